@@ -1,0 +1,161 @@
+"""grain input pipelines: source -> shuffle -> tokenize -> transform -> pack or pad -> batch.
+
+Every objective plugs in through one hook, `transform(example) -> features | [features, ...]`,
+that turns one tokenized record into a dict of equal-length 1-D int arrays (for example
+`inputs`, `targets`, `weights`) plus optional scalars (a class label). The pipeline then
+
+- splits features longer than `seq_len` into consecutive chunks (no token is dropped), or
+  truncates them (`long_examples="truncate"`), and
+- packs several examples into one row (`pack=True`) or pads each to `seq_len` (`pack=False`).
+
+Either way every batch carries `segment_ids` (1, 2, ... per packed example; 0 on padding) and
+`positions` (restarting at 0 in each segment), so attention masks can keep examples apart and
+padding has weight 0. Shapes: every sequence feature is `[B, L]` with B the per-process batch.
+
+Sharding is by record: process p of n reads records p, p+n, p+2n, ... of the source, so shards
+are disjoint and together complete. Shuffling is seeded and differs per epoch. The iterator's
+state (`get_state`/`set_state`, saved with orbax by the trainer) resumes exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grain
+import numpy as np
+
+Features = dict[str, Any]
+Transform = Callable[[Features], Features | list[Features]]
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+  seq_len: int                    # L: tokens per row
+  batch_size: int                 # global batch; each process gets batch_size / process_count rows
+  seed: int = 0                   # shuffling seed (each epoch reshuffles with seed + epoch)
+  shuffle: bool = True
+  num_epochs: int | None = None   # None repeats forever (training); 1 for evaluation
+  pack: bool = True               # pack short examples into rows, or pad each to seq_len
+  long_examples: str = "split"    # "split" into seq_len chunks, or "truncate"
+  packing_bins: int = 16          # open rows the first-fit packer fills at once (more: less padding)
+  drop_remainder: bool = True     # drop a last partial batch (training needs fixed shapes)
+  worker_threads: int = 4         # grain read threads
+
+
+def tokenize(tokenizer, fields: Sequence[str]) -> Callable[[Features], Features]:
+  """A map that encodes the string `fields` of a record into int32 token arrays."""
+
+  def encode(record: Features) -> Features:
+    out = dict(record)
+    for field in fields:
+      if field not in record:
+        raise KeyError(f"Cannot tokenize field {field!r}: the record has {sorted(record)}.")
+      out[field] = np.asarray(tokenizer.encode(record[field]), np.int32)
+    return out
+
+  return encode
+
+
+def _sequence_keys(example: Features) -> list[str]:
+  return [k for k, v in example.items() if isinstance(v, np.ndarray) and v.ndim == 1]
+
+
+def _check_lengths(example: Features) -> int:
+  keys = _sequence_keys(example)
+  lengths = {k: len(example[k]) for k in keys}
+  if len(set(lengths.values())) > 1:
+    raise ValueError(f"Example transform returned sequence features of different lengths: {lengths}.")
+  return next(iter(lengths.values()), 0)
+
+
+class _Fit(grain.experimental.FlatMapTransform):
+  """Applies the objective's transform, then splits or truncates to seq_len."""
+
+  max_fan_out = 1 << 16  # only bounds random-access flat maps; the iterator version ignores it
+
+  def __init__(self, transform: Transform, seq_len: int, long_examples: str):
+    if long_examples not in ("split", "truncate"):
+      raise ValueError(f"long_examples must be 'split' or 'truncate', got {long_examples!r}.")
+    self._transform, self._seq_len, self._split = transform, seq_len, long_examples == "split"
+
+  def flat_map(self, record: Features) -> list[Features]:
+    examples = self._transform(record)
+    out = []
+    for example in examples if isinstance(examples, list) else [examples]:
+      length = _check_lengths(example)
+      if length == 0:
+        continue
+      keys = _sequence_keys(example)
+      starts = range(0, length, self._seq_len) if self._split else [0]
+      for start in starts:
+        chunk = dict(example)
+        for k in keys:
+          chunk[k] = example[k][start:start + self._seq_len]
+        out.append(chunk)
+    return out
+
+
+def _pad_row(example: Features, seq_len: int) -> Features:
+  keys = _sequence_keys(example)
+  length = len(example[keys[0]]) if keys else 0
+  out = dict(example)
+  for k in keys:
+    out[k] = np.zeros(seq_len, example[k].dtype)
+    out[k][:length] = example[k]
+  out["segment_ids"] = (np.arange(seq_len) < length).astype(np.int32)
+  out["positions"] = np.where(out["segment_ids"] > 0, np.arange(seq_len), 0).astype(np.int32)
+  return out
+
+
+def _merge_packing_metadata(keys: Sequence[str]) -> Callable[[Features], Features]:
+  """grain's packer emits `<k>_segment_ids` / `<k>_positions` per feature; they agree, keep one."""
+
+  def merge(row: Features) -> Features:
+    out = {k: row[k] for k in keys}
+    out["segment_ids"] = row[f"{keys[0]}_segment_ids"]
+    out["positions"] = row[f"{keys[0]}_positions"]
+    return out
+
+  return merge
+
+
+def build(source: Sequence[Features], *, config: PipelineConfig, transform: Transform,
+          tokenizer=None, text_fields: Sequence[str] = (), process_index: int = 0,
+          process_count: int = 1) -> grain.IterDataset:
+  """The pipeline over `source` (random access records); iterate it with `iter(...)`.
+
+  `text_fields` are tokenized with `tokenizer` before `transform` sees the record.
+  """
+  if config.batch_size % process_count:
+    raise ValueError(f"Global batch size {config.batch_size} is not divisible by the {process_count} processes.")
+  if len(source) < process_count:
+    raise ValueError(f"The dataset has {len(source)} records, fewer than the {process_count} processes reading it.")
+  ds = grain.MapDataset.source(source)[process_index::process_count]
+  if config.shuffle:
+    ds = ds.shuffle(seed=config.seed)
+  if config.num_epochs != 1:
+    ds = ds.repeat(config.num_epochs)
+  if text_fields:
+    ds = ds.map(tokenize(tokenizer, text_fields))
+  it = ds.to_iter_dataset(grain.ReadOptions(num_threads=config.worker_threads, prefetch_buffer_size=32))
+  it = grain.experimental.FlatMapIterDataset(it, _Fit(transform, config.seq_len, config.long_examples))
+  if config.pack:
+    it = _pack(it, config)
+  else:
+    it = it.map(lambda ex: _pad_row(ex, config.seq_len))
+  return it.batch(config.batch_size // process_count, drop_remainder=config.drop_remainder)
+
+
+def _pack(it: grain.IterDataset, config: PipelineConfig) -> grain.IterDataset:
+  """First-fit packing of the sequence features into rows of `seq_len` tokens."""
+  # The feature set is only known once data flows: peek at one example for the length spec.
+  first = next(iter(it))
+  keys = sorted(_sequence_keys(first))
+  if len(keys) != len(first):
+    raise ValueError(f"Packing needs only sequence features, got scalars in {sorted(first)}; use pack=False.")
+  packed = grain.experimental.FirstFitPackIterDataset(
+      it, length_struct={k: config.seq_len for k in keys}, num_packing_bins=config.packing_bins,
+      seed=config.seed, shuffle_bins=config.shuffle)
+  return packed.map(_merge_packing_metadata(keys))

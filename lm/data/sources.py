@@ -1,0 +1,90 @@
+"""Opening any dataset by name: `world/<view>`, `files/<schema>` or a catalog name.
+
+`open_split` returns a random-access sequence of decoded records (plain `str`/`int`/lists), the
+input of every grain pipeline. The dataset is prepared on first use and cached under `data_dir`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow_datasets as tfds
+
+from lm.data import builders, catalog, schemas, world
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+  """What to read. `name` is `world/<view>`, `files/<schema>` or a key of `catalog.CATALOG`."""
+
+  name: str
+  data_dir: str
+  files: Mapping[str, Sequence[str] | str] = dataclasses.field(default_factory=dict)  # split -> paths, for files/*
+  world: world.WorldConfig = dataclasses.field(default_factory=world.WorldConfig)
+
+
+def schema_of(name: str) -> str:
+  family, _, rest = name.partition("/")
+  if family in ("world", "files"):
+    return rest
+  return catalog.entry(name).schema
+
+
+def builder(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
+  """The TFDS builder behind `spec` (not yet prepared)."""
+  family, _, rest = spec.name.partition("/")
+  if family == "world":
+    return builders.World(config=builders.world_builder_config(rest, spec.world), data_dir=spec.data_dir)
+  if family == "files":
+    return builders.Files(config=builders.files_builder_config(rest, spec.files), data_dir=spec.data_dir)
+  if spec.name in catalog.CATALOG:
+    return catalog.catalog_builder(spec.name, spec.data_dir)
+  raise ValueError(
+      f"Unknown dataset {spec.name!r}: expected 'world/<view>' (views: {', '.join(world.VIEWS)}), "
+      f"'files/<schema>' (schemas: {', '.join(schemas.SCHEMAS)}) or one of {sorted(catalog.CATALOG)}."
+  )
+
+
+def prepare(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
+  """Builds the dataset if it is not cached yet; returns its builder."""
+  os.makedirs(spec.data_dir, exist_ok=True)
+  b = builder(spec)
+  b.download_and_prepare(file_format="array_record")
+  return b
+
+
+class _Decoded(Sequence):
+  """A data source whose records are decoded to plain Python and mapped into our schema."""
+
+  def __init__(self, source: Sequence, entry: catalog.CatalogEntry | None, where: str):
+    self._source, self._entry, self._where = source, entry, where
+
+  def __len__(self) -> int:
+    return len(self._source)
+
+  def __getitem__(self, index: int) -> dict[str, Any]:
+    record = self._source[index]
+    if self._entry is not None:
+      record = catalog.map_record(record, self._entry)
+    return schemas.decode(record)
+
+  def __repr__(self) -> str:
+    return f"Decoded({self._where}, {len(self)} records)"
+
+
+def open_split(spec: DatasetSpec, split: str) -> Sequence[dict[str, Any]]:
+  """Random access to `split` of `spec` (train, validation or test), prepared on first use."""
+  if split not in world.SPLITS:
+    raise ValueError(f"Unknown split {split!r}; expected one of {list(world.SPLITS)}.")
+  entry = catalog.CATALOG.get(spec.name)
+  b = prepare(spec)
+  their_split = entry.splits[split] if entry else split
+  if b.info.splits and their_split not in b.info.splits:
+    raise ValueError(f"Dataset {spec.name!r} has no split {split!r} (it has {sorted(b.info.splits)}).")
+  source = b.as_data_source(split=their_split)
+  if len(source) == 0:
+    raise ValueError(f"Dataset {spec.name!r}, split {split!r} is empty.")
+  return _Decoded(source, entry, f"{spec.name}:{split}")

@@ -1,0 +1,141 @@
+"""SentencePiece tokenizer: trained on a sample of the data and cached, or a user's `.model` file.
+
+Special token ids of a tokenizer trained here (documented contract; models and objectives rely on it):
+
+| id      | piece            | use                                          |
+|---------|------------------|----------------------------------------------|
+| 0       | `<pad>`          | padding; never predicted, never masked       |
+| 1       | `<s>`            | beginning of sequence (bos)                  |
+| 2       | `</s>`           | end of sequence (eos)                        |
+| 3       | `<unk>`          | unknown (rare: byte fallback covers any text) |
+| 4       | `[MASK]`         | masked-LM corruption                         |
+| 5       | `[CLS]`          | sequence summary for classification / NSP    |
+| 6       | `[SEP]`          | segment separator                            |
+| 7 + i   | `<extra_id_i>`   | T5 span-corruption sentinel i, i < num_sentinels |
+
+Text round-trips exactly (`decode(encode(s)) == s`): normalisation is the identity, whitespace is
+kept as written, and characters outside the vocabulary fall back to bytes.
+A user's model keeps its own ids: pad/bos/eos/unk come from the model, the others are looked up by
+piece and are `None` when the model lacks them (objectives that need one say so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+
+import sentencepiece as spm
+
+PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
+MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"
+
+
+def sentinel(i: int) -> str:
+  return f"<extra_id_{i}>"
+
+
+class Tokenizer:
+  """A SentencePiece model with named special ids. Picklable (grain workers get a copy)."""
+
+  def __init__(self, model_proto: bytes, where: str = "<memory>"):
+    self._proto, self.where = model_proto, where
+    self._sp = spm.SentencePieceProcessor(model_proto=model_proto)
+    piece = lambda p: (i if (i := self._sp.piece_to_id(p)) != self._sp.unk_id() or p == UNK else None)
+    self.pad_id, self.bos_id, self.eos_id, self.unk_id = (self._sp.pad_id(), self._sp.bos_id(), self._sp.eos_id(),
+                                                          self._sp.unk_id())
+    if self.pad_id < 0:
+      raise ValueError(f"{where}: the tokenizer has no padding token; train it with pad_id set (e.g. pad_id=0).")
+    self.mask_id, self.cls_id, self.sep_id = piece(MASK), piece(CLS), piece(SEP)
+    self.sentinel_ids: list[int] = []
+    while (i := piece(sentinel(len(self.sentinel_ids)))) is not None:
+      self.sentinel_ids.append(i)
+
+  @classmethod
+  def from_file(cls, path: str) -> "Tokenizer":
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"{path}: no such SentencePiece model file.")
+    with open(path, "rb") as f:
+      proto = f.read()
+    try:
+      return cls(proto, where=path)
+    except RuntimeError as e:
+      raise ValueError(f"{path}: not a SentencePiece model ({e}).") from None
+
+  def __getstate__(self):
+    return {"proto": self._proto, "where": self.where}
+
+  def __setstate__(self, state):
+    self.__init__(state["proto"], state["where"])
+
+  @property
+  def vocab_size(self) -> int:
+    return self._sp.vocab_size()
+
+  @property
+  def special_ids(self) -> frozenset[int]:
+    """Ids that objectives never corrupt or predict as ordinary text."""
+    ids = [self.pad_id, self.bos_id, self.eos_id, self.unk_id, self.mask_id, self.cls_id, self.sep_id, *self.sentinel_ids]
+    return frozenset(i for i in ids if i is not None and i >= 0)
+
+  def require(self, name: str) -> int:
+    """The id of special token `name` (e.g. 'mask_id'), or a clear error if the model lacks it."""
+    value = getattr(self, name)
+    if value is None or value < 0:
+      raise ValueError(f"{self.where}: the tokenizer has no {name.removesuffix('_id')} token, which this objective needs.")
+    return value
+
+  def encode(self, text: str) -> list[int]:
+    return self._sp.encode(text)
+
+  def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+    return self._sp.encode(list(texts))
+
+  def decode(self, ids: Iterable[int]) -> str:
+    return self._sp.decode([int(i) for i in ids])
+
+  def id_to_piece(self, i: int) -> str:
+    return self._sp.id_to_piece(int(i))
+
+
+def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, model_type: str = "unigram",
+          seed: int = 0) -> Tokenizer:
+  """Trains a tokenizer with the special-token layout in the module docstring."""
+  model = io.BytesIO()
+  spm.SentencePieceTrainer.train(
+      sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
+      pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece=PAD, bos_piece=BOS, eos_piece=EOS, unk_piece=UNK,
+      user_defined_symbols=[MASK, CLS, SEP] + [sentinel(i) for i in range(num_sentinels)],
+      # Exact round trips: no normalisation, whitespace as written, bytes for unseen characters.
+      normalization_rule_name="identity", remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
+      byte_fallback=True, character_coverage=1.0, split_digits=True,
+      # A small corpus may not support the requested size; take what it supports rather than fail.
+      hard_vocab_limit=False, max_sentence_length=1 << 16, input_sentence_size=0,
+      num_threads=1, random_seed=seed, minloglevel=2)
+  return Tokenizer(model.getvalue())
+
+
+def cached(key: dict, make_texts, cache_dir: str, **train_kwargs) -> Tokenizer:
+  """Trains (or loads) the tokenizer identified by `key` + `train_kwargs` under `cache_dir`.
+
+  The cache path is a digest of everything that determines the model, so a changed vocab size or
+  dataset gets a new tokenizer instead of a stale one. Written via a temporary file and `rename`,
+  so a crash never leaves a truncated model behind.
+  """
+  spec = json.dumps({**key, **train_kwargs, "sentencepiece": spm.__version__}, sort_keys=True, default=str)
+  digest = hashlib.sha256(spec.encode()).hexdigest()[:16]
+  directory = os.path.join(cache_dir, "tokenizers", digest)
+  path = os.path.join(directory, "spm.model")
+  if os.path.isfile(path):
+    return Tokenizer.from_file(path)
+  tokenizer = train(make_texts(), **train_kwargs)
+  os.makedirs(directory, exist_ok=True)
+  with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as f:
+    f.write(tokenizer._proto)  # pylint: disable=protected-access
+  os.replace(f.name, path)
+  with open(os.path.join(directory, "spec.json"), "w") as f:
+    f.write(spec)
+  return Tokenizer.from_file(path)

@@ -1,0 +1,41 @@
+"""Package `lm`: language-model training end to end in JAX (pretrain, fine-tune, RLHF)."""
+
+import setuptools
+
+# Core stack (../shared/DESIGN.md). Lower bounds are the versions the code was written
+# against: the JAX/Flax/Orbax/Grain APIs moved a lot, older releases will not work.
+INSTALL_REQUIRES = [
+    "jax>=0.7",
+    "flax>=0.11",
+    "optax>=0.2.5",
+    "orbax-checkpoint>=0.11",
+    "tensorflow-datasets>=4.9.9",  # array_record builders and data sources, no TensorFlow
+    "array-record>=0.8",
+    "grain>=0.2.12",
+    "ml-collections>=1.0",
+    "absl-py>=2.1",
+    "sentencepiece>=0.2",
+    "numpy>=1.26",
+    "tensorboardX>=2.6",
+    "sacrebleu>=2.4",
+    "matplotlib>=3.8",
+    "tqdm>=4.66",
+]
+
+EXTRAS_REQUIRE = {
+    "test": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.89", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+    "notebooks": ["jupyterlab>=4", "ipykernel>=6.29"],
+    "bench": ["pandas>=2"],
+    "cuda": ["jax[cuda12]"],
+    "tpu": ["jax[tpu]"],
+}
+
+setuptools.setup(
+    name="lm",
+    version="0.1.0",
+    description="A JAX research codebase for language-model pretraining, fine-tuning and RLHF.",
+    python_requires=">=3.11",
+    packages=setuptools.find_packages(include=["lm", "lm.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+)

@@ -1,0 +1,135 @@
+"""The grain pipeline: packing, padding, determinism, resumption and per-process shards."""
+
+import collections
+
+import numpy as np
+import pytest
+
+from lm.data import pipeline
+
+# Records are token lists whose values identify (record, position): no two tokens are equal.
+RECORDS = [{"ids": [1000 * (r + 1) + p for p in range(1 + (r * 7) % 45)], "rid": r} for r in range(300)]
+
+
+def causal(record):
+  ids = np.asarray(record["ids"], np.int32)
+  return {"inputs": ids, "targets": ids + 1, "weights": np.ones_like(ids)}
+
+
+def build(seq_len=32, batch_size=4, **kwargs):
+  config = pipeline.PipelineConfig(seq_len=seq_len, batch_size=batch_size, **kwargs)
+  return pipeline.build(RECORDS, config=config, transform=causal)
+
+
+def take(iterator, n):
+  return [next(iterator) for _ in range(n)]
+
+
+def rows(batches):
+  for batch in batches:
+    for i in range(len(batch["inputs"])):
+      yield {k: v[i] for k, v in batch.items()}
+
+
+def test_batch_shapes_and_dtypes():
+  batch = next(iter(build(seq_len=32, batch_size=4)))
+  assert set(batch) == {"inputs", "targets", "weights", "segment_ids", "positions"}
+  for value in batch.values():
+    assert value.shape == (4, 32) and value.dtype == np.int32
+
+
+@pytest.mark.parametrize("pack", [True, False])
+def test_one_epoch_loses_no_token_and_never_mixes_segments(pack):
+  batches = list(iter(build(seq_len=32, batch_size=4, num_epochs=1, pack=pack, drop_remainder=False)))
+  seen = collections.Counter()
+  for row in rows(batches):
+    segments = row["segment_ids"]
+    assert np.all(row["weights"][segments == 0] == 0), "padding must carry no weight"
+    for s in np.unique(segments[segments > 0]):
+      where = np.flatnonzero(segments == s)
+      assert np.array_equal(where, np.arange(where[0], where[-1] + 1)), "a segment must be contiguous"
+      assert np.array_equal(row["positions"][where], np.arange(len(where))), "positions restart per segment"
+      tokens = row["inputs"][where]
+      assert len(set(tokens // 1000)) == 1, f"segment {s} mixes records: {tokens}"
+      assert np.array_equal(np.diff(tokens), np.ones(len(tokens) - 1)), "a segment is a contiguous run of a record"
+      assert np.array_equal(row["targets"][where], tokens + 1)
+    seen.update(row["inputs"][segments > 0].tolist())
+  expected = collections.Counter(t for r in RECORDS for t in r["ids"])
+  assert seen == expected
+
+
+def test_packing_fills_rows():
+  batches = take(iter(build(seq_len=64, batch_size=8, packing_bins=16)), 20)
+  fill = np.mean([np.mean(b["segment_ids"] > 0) for b in batches])
+  assert fill > 0.8, f"packed rows are only {fill:.0%} full"
+
+
+def test_same_seed_same_batches_other_seed_differs():
+  a = take(iter(build(seed=3)), 5)
+  b = take(iter(build(seed=3)), 5)
+  c = take(iter(build(seed=4)), 5)
+  assert all(np.array_equal(x["inputs"], y["inputs"]) for x, y in zip(a, b))
+  assert not all(np.array_equal(x["inputs"], y["inputs"]) for x, y in zip(a, c))
+
+
+def test_each_epoch_is_reshuffled():
+  it = iter(build(seq_len=64, batch_size=1, pack=False, num_epochs=2, long_examples="truncate"))
+  order = [int(row["inputs"][0]) // 1000 - 1 for row in rows(it)]
+  first, second = order[: len(RECORDS)], order[len(RECORDS):]
+  assert sorted(first) == sorted(second) == list(range(len(RECORDS)))
+  assert first != second
+
+
+@pytest.mark.parametrize("pack", [True, False])
+def test_restored_iterator_yields_the_same_next_batches(pack):
+  ds = build(pack=pack)
+  it = iter(ds)
+  take(it, 7)
+  state = it.get_state()
+  expected = take(it, 5)
+  restored = iter(ds)
+  restored.set_state(state)
+  for want, got in zip(expected, take(restored, 5)):
+    for key in want:
+      np.testing.assert_array_equal(want[key], got[key])
+
+
+def test_process_shards_are_disjoint_and_complete():
+  seen = []
+  for process in range(3):
+    config = pipeline.PipelineConfig(seq_len=64, batch_size=3, num_epochs=1, pack=False, drop_remainder=False,
+                                     long_examples="truncate")
+    ds = pipeline.build(RECORDS, config=config, transform=causal, process_index=process, process_count=3)
+    ids = [int(row["inputs"][0]) // 1000 - 1 for row in rows(iter(ds))]
+    assert all(batch_rows == 1 for batch_rows in [len(b["inputs"]) for b in iter(ds)]), "3 global = 1 per process"
+    seen.append(set(ids))
+  assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+  assert set().union(*seen) == set(range(len(RECORDS)))
+
+
+def test_truncate_keeps_only_the_first_seq_len_tokens():
+  config = pipeline.PipelineConfig(seq_len=8, batch_size=1, num_epochs=1, pack=False, shuffle=False,
+                                   long_examples="truncate", drop_remainder=False)
+  rows_ = list(rows(iter(pipeline.build(RECORDS[:10], config=config, transform=causal))))
+  assert len(rows_) == 10
+  assert [int(r["segment_ids"].sum()) for r in rows_] == [min(8, len(r["ids"])) for r in RECORDS[:10]]
+
+
+def test_scalar_features_pass_through_padding():
+  def classify(record):
+    return {"inputs": np.asarray(record["ids"][:5], np.int32), "label": record["rid"] % 2}
+
+  config = pipeline.PipelineConfig(seq_len=8, batch_size=4, pack=False, long_examples="truncate")
+  batch = next(iter(pipeline.build(RECORDS, config=config, transform=classify)))
+  assert batch["label"].shape == (4,)
+  np.testing.assert_array_equal(batch["label"], (batch["inputs"][:, 0] // 1000 - 1) % 2)
+
+
+def test_errors_are_clear():
+  with pytest.raises(ValueError, match="not divisible by the 3 processes"):
+    config = pipeline.PipelineConfig(seq_len=8, batch_size=4)
+    pipeline.build(RECORDS, config=config, transform=causal, process_count=3)
+  with pytest.raises(ValueError, match="different lengths"):
+    bad = lambda r: {"inputs": np.zeros(3, np.int32), "targets": np.zeros(2, np.int32)}
+    config = pipeline.PipelineConfig(seq_len=8, batch_size=1)
+    next(iter(pipeline.build(RECORDS, config=config, transform=bad)))
