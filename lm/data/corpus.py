@@ -54,8 +54,7 @@ def load_tokenizer(config: TokenizerConfig, data_spec: sources.DatasetSpec) -> t
   specs = [dataclasses.replace(data_spec, name=name) for name in config.datasets]
   # The builder config names encode the world settings or the files' content digest.
   key = {"datasets": [f"{s.name}:{sources.builder(s).builder_config.name}" for s in specs],
-         "sample": config.sample_per_dataset}
+         "sample": config.sample_per_dataset, "seed": config.seed}
   return tokenizer_lib.cached(
       key, lambda: sample_texts(specs, config.sample_per_dataset, config.seed), data_spec.data_dir,
-      vocab_size=config.vocab_size, num_sentinels=config.num_sentinels, model_type=config.model_type,
-      seed=config.seed)
+      vocab_size=config.vocab_size, num_sentinels=config.num_sentinels, model_type=config.model_type)

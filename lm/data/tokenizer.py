@@ -101,9 +101,11 @@ class Tokenizer:
     return self._sp.id_to_piece(int(i))
 
 
-def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, model_type: str = "unigram",
-          seed: int = 0) -> Tokenizer:
-  """Trains a tokenizer with the special-token layout in the module docstring."""
+def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, model_type: str = "unigram") -> Tokenizer:
+  """Trains a tokenizer with the special-token layout in the module docstring.
+
+  Deterministic: one training thread and the texts in the order given.
+  """
   model = io.BytesIO()
   spm.SentencePieceTrainer.train(
       sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
@@ -114,7 +116,7 @@ def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, mod
       byte_fallback=True, character_coverage=1.0, split_digits=True,
       # A small corpus may not support the requested size; take what it supports rather than fail.
       hard_vocab_limit=False, max_sentence_length=1 << 16, input_sentence_size=0,
-      num_threads=1, random_seed=seed, minloglevel=2)
+      num_threads=1, minloglevel=2)
   return Tokenizer(model.getvalue())
 
 
