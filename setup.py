@@ -11,6 +11,7 @@ INSTALL_REQUIRES = [
     "orbax-checkpoint>=0.11",
     "tensorflow-datasets>=4.9.9",  # array_record builders and data sources, no TensorFlow
     "array-record>=0.8",
+    "importlib_resources>=6",     # tfds needs it to locate builder code but does not declare it
     "grain>=0.2.12",
     "ml-collections>=1.0",
     "absl-py>=2.1",

@@ -1,0 +1,90 @@
+"""Multi-head attention with grouped-query heads, segment masks and a KV cache.
+
+Shapes: B batch, T query length, S key length, D width, N query heads, K key/value heads, H head width.
+
+Masks: a query attends to a key only if both belong to the same segment (packed rows hold several
+examples; `segment_ids` 0 marks padding) and, when `causal`, the key is not in the future.
+`jax.nn.dot_product_attention` does the work, so GPUs get the fused cuDNN kernel.
+
+KV cache (`decode=True`): keys and values of every processed token are kept in the `cache`
+collection, `[B, cache_len, K, H]`, with a validity mask and a write index. A call with T tokens
+(a whole prompt, then one token at a time) writes them at the index and attends over everything
+written so far; padding tokens (segment 0) are written but never attended to.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from lm.models import layers
+from lm.models.config import ModelConfig
+
+
+def segment_mask(q_segments_BxT: jax.Array, k_segments_BxS: jax.Array, causal: bool) -> jax.Array:
+  """Boolean [B, 1, T, S]: True where query t may attend to key s."""
+  mask_BxTxS = q_segments_BxT[:, :, None] == k_segments_BxS[:, None, :]
+  if causal:
+    t, s = q_segments_BxT.shape[1], k_segments_BxS.shape[1]
+    mask_BxTxS &= jnp.arange(t)[:, None] >= jnp.arange(s)[None, :]
+  return mask_BxTxS[:, None]
+
+
+class Attention(nn.Module):
+  """Self-attention (or cross-attention when `kv_BxSxD` is given)."""
+
+  config: ModelConfig
+  causal: bool = True
+  decode: bool = False
+  cache_len: int = 0  # positions the KV cache holds (decode only)
+
+  @nn.compact
+  def __call__(self, x_BxTxD: jax.Array, segment_ids_BxT: jax.Array, positions_BxT: jax.Array, *,
+               kv_BxSxD: jax.Array | None = None, kv_segment_ids_BxS: jax.Array | None = None) -> jax.Array:
+    c = self.config
+    n, k, h = c.num_heads, c.kv_heads, c.head_size
+    proj = lambda heads, axes, name: nn.DenseGeneral(
+        (heads, h), use_bias=False, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+        kernel_init=layers.init(c, "embed", axes, "head_dim"), name=name)
+    cross = kv_BxSxD is not None
+    source_BxSxD = kv_BxSxD if cross else x_BxTxD
+    q_BxTxNxH = proj(n, "heads", "query")(x_BxTxD)
+    k_BxSxKxH = proj(k, "kv_heads", "key")(source_BxSxD)
+    v_BxSxKxH = proj(k, "kv_heads", "value")(source_BxSxD)
+    if c.positions == "rotary" and not cross:
+      q_BxTxNxH = layers.rotary(q_BxTxNxH, positions_BxT, c.rope_base)
+      k_BxSxKxH = layers.rotary(k_BxSxKxH, positions_BxT, c.rope_base)
+
+    if self.decode and not cross:
+      k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS = self._update_cache(k_BxSxKxH, v_BxSxKxH, segment_ids_BxT)
+    elif cross:
+      mask_Bx1xTxS = ((segment_ids_BxT[:, :, None] > 0) & (kv_segment_ids_BxS[:, None, :] > 0))[:, None]
+    else:
+      mask_Bx1xTxS = segment_mask(segment_ids_BxT, segment_ids_BxT, self.causal)
+
+    out_BxTxNxH = jax.nn.dot_product_attention(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask=mask_Bx1xTxS)
+    return nn.DenseGeneral(c.d_model, axis=(-2, -1), use_bias=False, dtype=c.compute_dtype,
+                           param_dtype=c.storage_dtype, name="out",
+                           kernel_init=layers.init(c, "heads", "head_dim", "embed", scale=(2 * c.num_layers) ** -0.5)
+                           )(out_BxTxNxH)
+
+  def _update_cache(self, k_BxTxKxH, v_BxTxKxH, segment_ids_BxT):
+    """Writes this call's keys/values into the cache; returns the cache and the query mask."""
+    b, t, kh, h = k_BxTxKxH.shape
+    s = self.cache_len
+    if s <= 0:
+      raise ValueError("decode=True needs cache_len > 0 (the longest prompt + generation).")
+    cached_k = self.variable("cache", "cached_key", jnp.zeros, (b, s, kh, h), k_BxTxKxH.dtype)
+    cached_v = self.variable("cache", "cached_value", jnp.zeros, (b, s, kh, h), v_BxTxKxH.dtype)
+    valid = self.variable("cache", "valid", jnp.zeros, (b, s), jnp.bool_)
+    index = self.variable("cache", "index", lambda: jnp.zeros((), jnp.int32))
+    i = index.value
+    cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxTxKxH, (0, i, 0, 0))
+    cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxTxKxH, (0, i, 0, 0))
+    valid.value = jax.lax.dynamic_update_slice(valid.value, segment_ids_BxT > 0, (0, i))
+    index.value = i + t
+    # Query t (absolute position i + t) sees written, valid keys at positions <= i + t.
+    causal_TxS = (i + jnp.arange(t))[:, None] >= jnp.arange(s)[None, :]
+    mask_Bx1xTxS = (causal_TxS[None] & valid.value[:, None, :])[:, None]
+    return cached_k.value, cached_v.value, mask_Bx1xTxS

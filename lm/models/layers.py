@@ -1,0 +1,67 @@
+"""Building blocks shared by the decoder, encoder and encoder-decoder: norms, MLP, rotary positions.
+
+Shapes: B batch, T length, D model width, F MLP width, N heads, H head width.
+Every parameter carries logical axis names; `lm.training.sharding` maps them to mesh axes.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from lm.models.config import ModelConfig
+
+
+def init(config: ModelConfig, *axes: str, scale: float = 1.0):
+  """A normal initializer with logical axis names `axes` attached (for sharding)."""
+  return nn.with_logical_partitioning(nn.initializers.normal(config.init_std * scale), axes)
+
+
+class Norm(nn.Module):
+  """LayerNorm or RMSNorm over the last axis, per `config.norm`."""
+
+  config: ModelConfig
+
+  @nn.compact
+  def __call__(self, x_BxTxD: jax.Array) -> jax.Array:
+    c = self.config
+    scale_init = nn.with_logical_partitioning(nn.initializers.ones, ("norm",))
+    if c.norm == "rmsnorm":
+      return nn.RMSNorm(epsilon=c.norm_eps, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                        scale_init=scale_init)(x_BxTxD)
+    return nn.LayerNorm(epsilon=c.norm_eps, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                        scale_init=scale_init,
+                        bias_init=nn.with_logical_partitioning(nn.initializers.zeros, ("norm",)))(x_BxTxD)
+
+
+class Mlp(nn.Module):
+  """Position-wise feed-forward: GELU (two matrices) or SwiGLU (three, gated)."""
+
+  config: ModelConfig
+
+  @nn.compact
+  def __call__(self, x_BxTxD: jax.Array) -> jax.Array:
+    c = self.config
+    dense = lambda features, axes, name, scale=1.0: nn.DenseGeneral(
+        features, use_bias=False, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+        kernel_init=init(c, *axes, scale=scale), name=name)
+    if c.activation == "swiglu":
+      gate_BxTxF = dense(c.d_ff, ("embed", "mlp"), "gate")(x_BxTxD)
+      up_BxTxF = dense(c.d_ff, ("embed", "mlp"), "up")(x_BxTxD)
+      h_BxTxF = nn.silu(gate_BxTxF) * up_BxTxF
+    else:
+      h_BxTxF = nn.gelu(dense(c.d_ff, ("embed", "mlp"), "up")(x_BxTxD))
+    # Residual-branch outputs start small so the stream's variance does not grow with depth.
+    return dense(c.d_model, ("mlp", "embed"), "down", scale=(2 * c.num_layers) ** -0.5)(h_BxTxF)
+
+
+def rotary(x_BxTxNxH: jax.Array, positions_BxT: jax.Array, base: float) -> jax.Array:
+  """Rotary position embedding (RoPE): rotates pairs of channels by position-dependent angles."""
+  half = x_BxTxNxH.shape[-1] // 2
+  freqs_h = base ** (-jnp.arange(half, dtype=jnp.float32) / half)
+  angles_BxTx1xh = (positions_BxT[..., None].astype(jnp.float32) * freqs_h)[:, :, None, :]
+  sin, cos = jnp.sin(angles_BxTx1xh), jnp.cos(angles_BxTx1xh)
+  x1, x2 = jnp.split(x_BxTxNxH.astype(jnp.float32), 2, axis=-1)
+  out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+  return out.astype(x_BxTxNxH.dtype)

@@ -1,0 +1,138 @@
+"""Transformer blocks and the decoder-only language model.
+
+Shapes: B batch, T length, D width, V vocabulary.
+
+The model returns logits (or the final hidden states for heads such as a reward or value head);
+losses live in `lm.objectives`. Inputs always come with `segment_ids` and `positions` from the
+input pipeline, so packed rows and padding need no special casing here.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from lm.models import layers
+from lm.models.attention import Attention
+from lm.models.config import ModelConfig
+
+
+class Block(nn.Module):
+  """Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.))."""
+
+  config: ModelConfig
+  causal: bool = True
+  decode: bool = False
+  cache_len: int = 0
+
+  @nn.compact
+  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool):
+    c = self.config
+    drop = nn.Dropout(c.dropout, deterministic=deterministic)
+    h_BxTxD = Attention(c, self.causal, self.decode, self.cache_len, name="attention")(
+        layers.Norm(c, name="attention_norm")(x_BxTxD), segment_ids_BxT, positions_BxT)
+    x_BxTxD = x_BxTxD + drop(h_BxTxD)
+    h_BxTxD = layers.Mlp(c, name="mlp")(layers.Norm(c, name="mlp_norm")(x_BxTxD))
+    x_BxTxD = x_BxTxD + drop(h_BxTxD)
+    return nn.with_logical_constraint(x_BxTxD, ("act_batch", "act_length", "act_embed"))
+
+
+class _ScannedBlock(Block):
+  """A Block with the (carry, per-layer input) -> (carry, output) signature nn.scan needs."""
+
+  @nn.compact
+  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool):  # pylint: disable=arguments-differ
+    return super().__call__(x_BxTxD, segment_ids_BxT, positions_BxT, deterministic), None
+
+
+_REMAT_POLICIES = {
+    "full": jax.checkpoint_policies.nothing_saveable,
+    "dots": jax.checkpoint_policies.checkpoint_dots_with_no_batch_dims,
+}
+
+
+class Stack(nn.Module):
+  """`num_layers` blocks, optionally scanned (one compiled layer) and rematerialised."""
+
+  config: ModelConfig
+  causal: bool = True
+  decode: bool = False
+  cache_len: int = 0
+
+  @nn.compact
+  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool):
+    c = self.config
+    block = _ScannedBlock if c.scan_layers else Block
+    if c.remat != "none":
+      block = nn.remat(block, policy=_REMAT_POLICIES[c.remat], static_argnums=(4,))
+    if c.scan_layers:
+      scanned = nn.scan(block, variable_axes={"params": 0, "cache": 0}, split_rngs={"params": True, "dropout": True},
+                        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast), length=c.num_layers,
+                        metadata_params={nn.PARTITION_NAME: "layers"})
+      x_BxTxD, _ = scanned(c, self.causal, self.decode, self.cache_len, name="layers")(
+          x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+      return x_BxTxD
+    for i in range(c.num_layers):
+      x_BxTxD = block(c, self.causal, self.decode, self.cache_len, name=f"layer_{i}")(
+          x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+    return x_BxTxD
+
+
+class Embedder(nn.Module):
+  """Token (+ learned position) embeddings in, tied or separate output projection to logits."""
+
+  config: ModelConfig
+
+  def setup(self):
+    c = self.config
+    self.tokens = nn.Embed(c.vocab_size, c.d_model, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                           embedding_init=layers.init(c, "vocab", "embed"))
+    if c.positions == "learned":
+      self.position_table = nn.Embed(c.max_len, c.d_model, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                                     embedding_init=layers.init(c, "position", "embed"))
+    if not c.tie_embeddings:
+      self.unembed = nn.DenseGeneral(c.vocab_size, use_bias=False, dtype=c.compute_dtype,
+                                     param_dtype=c.storage_dtype, kernel_init=layers.init(c, "embed", "vocab"))
+
+  def embed(self, tokens_BxT, positions_BxT):
+    x_BxTxD = self.tokens(tokens_BxT)
+    if self.config.positions == "learned":
+      x_BxTxD = x_BxTxD + self.position_table(positions_BxT)
+    return x_BxTxD
+
+  def logits(self, x_BxTxD):
+    if self.config.tie_embeddings:
+      return self.tokens.attend(x_BxTxD)
+    return self.unembed(x_BxTxD)
+
+
+class Decoder(nn.Module):
+  """Decoder-only (GPT-style) language model: tokens -> next-token logits [B, T, V] (float32).
+
+  `return_hidden=True` returns the final normalised hidden states [B, T, D] instead, for heads
+  that read the representation (reward model, value head).
+  `decode=True` (set with `.replace`) keeps a KV cache of `cache_len` positions; see `lm.sampling`.
+  """
+
+  config: ModelConfig
+  decode: bool = False
+  cache_len: int = 0
+
+  @nn.compact
+  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
+               return_hidden: bool = False):
+    c = self.config
+    if segment_ids_BxT is None:
+      segment_ids_BxT = jnp.ones_like(tokens_BxT)
+    if positions_BxT is None:
+      positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
+    embedder = Embedder(c, name="embedder")
+    x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
+    x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(x_BxTxD)
+    x_BxTxD = Stack(c, causal=True, decode=self.decode, cache_len=self.cache_len, name="stack")(
+        x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+    x_BxTxD = layers.Norm(c, name="final_norm")(x_BxTxD)
+    if return_hidden:
+      return x_BxTxD
+    return embedder.logits(x_BxTxD).astype(jnp.float32)

@@ -1,0 +1,113 @@
+"""Autoregressive sampling with the KV cache, compiled whole (`lax.while_loop`, no Python loop per token).
+
+Shapes: B batch, P prompt length, N new tokens, V vocabulary.
+
+Prompts are left-padded so that every prompt ends at the same column: one prefill call writes
+the whole prompt into the cache, then each step feeds one token per row. Padding keeps segment
+id 0, so it is cached but never attended to, and positions count real tokens only. Shared by
+`experiments.sample`, evaluation and RL rollouts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingConfig:
+  max_new_tokens: int = 64
+  temperature: float = 1.0   # 0 = greedy (argmax)
+  top_k: int = 0             # keep the k most likely tokens; 0 = all
+  top_p: float = 1.0         # keep the smallest set of tokens with this much probability; 1 = all
+  stop_at_eos: bool = True   # rows stop (and pad) after emitting eos
+
+
+def filter_logits(logits_BxV: jax.Array, top_k: int, top_p: float) -> jax.Array:
+  """Sets logits outside the top-k / nucleus (top-p) sets to -inf."""
+  if top_k:
+    kth_B1 = jax.lax.top_k(logits_BxV, top_k)[0][:, -1:]
+    logits_BxV = jnp.where(logits_BxV < kth_B1, -jnp.inf, logits_BxV)
+  if top_p < 1.0:
+    sorted_BxV = jnp.sort(logits_BxV, axis=-1)[:, ::-1]
+    cumulative_BxV = jnp.cumsum(jax.nn.softmax(sorted_BxV, axis=-1), axis=-1)
+    # The cutoff is the first sorted logit at which the mass reaches top_p; keep everything >= it.
+    cutoff_index_B = jnp.sum(cumulative_BxV < top_p, axis=-1)
+    cutoff_B1 = jnp.take_along_axis(sorted_BxV, cutoff_index_B[:, None], axis=-1)
+    logits_BxV = jnp.where(logits_BxV < cutoff_B1, -jnp.inf, logits_BxV)
+  return logits_BxV
+
+
+def sample_token(logits_BxV: jax.Array, rng: jax.Array, config: SamplingConfig) -> jax.Array:
+  if config.temperature == 0:
+    return jnp.argmax(logits_BxV, axis=-1).astype(jnp.int32)
+  logits_BxV = filter_logits(logits_BxV / config.temperature, config.top_k, config.top_p)
+  return jax.random.categorical(rng, logits_BxV, axis=-1).astype(jnp.int32)
+
+
+def init_cache(model, batch: int, cache_len: int):
+  """Zeroed KV cache of a decoding copy of `model` for `batch` rows of `cache_len` positions."""
+  decoder = model.clone(decode=True, cache_len=cache_len)
+  shapes = jax.eval_shape(lambda: decoder.init(jax.random.key(0), jnp.zeros((batch, 1), jnp.int32)))["cache"]
+  return decoder, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "config", "eos_id", "pad_id"))
+def generate(model, params, prompt_BxP: jax.Array, prompt_mask_BxP: jax.Array, rng: jax.Array, *,
+             config: SamplingConfig, eos_id: int, pad_id: int = 0):
+  """Samples up to `config.max_new_tokens` tokens after each (left-padded) prompt.
+
+  Returns `(tokens_BxN, lengths_B)`: the new tokens (pad after a row's eos) and how many each row
+  produced, eos included.
+  """
+  b, p = prompt_BxP.shape
+  n = config.max_new_tokens
+  decoder, cache = init_cache(model, b, p + n)
+  segments_BxP = prompt_mask_BxP.astype(jnp.int32)
+  positions_BxP = jnp.maximum(jnp.cumsum(segments_BxP, axis=1) - 1, 0)
+  logits_BxPxV, variables = decoder.apply({"params": params, "cache": cache}, prompt_BxP, segments_BxP,
+                                          positions_BxP, mutable=["cache"])
+  next_position_B = positions_BxP[:, -1] + 1
+
+  def body(carry):
+    i, cache, logits_BxV, out_BxN, done_B, rng = carry
+    rng, key = jax.random.split(rng)
+    token_B = jnp.where(done_B, pad_id, sample_token(logits_BxV, key, config))
+    out_BxN = out_BxN.at[:, i].set(token_B)
+    if config.stop_at_eos:
+      done_B = done_B | (token_B == eos_id)
+    logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, token_B[:, None],
+                                            jnp.ones((b, 1), jnp.int32), (next_position_B + i)[:, None],
+                                            mutable=["cache"])
+    return i + 1, variables["cache"], logits_Bx1xV[:, -1], out_BxN, done_B, rng
+
+  def cond(carry):
+    i, *_, done_B, _ = carry
+    return (i < n) & ~jnp.all(done_B)
+
+  init = (jnp.zeros((), jnp.int32), variables["cache"], logits_BxPxV[:, -1], jnp.full((b, n), pad_id, jnp.int32),
+          jnp.zeros((b,), jnp.bool_), rng)
+  _, _, _, out_BxN, _, _ = jax.lax.while_loop(cond, body, init)
+  produced_BxN = out_BxN != pad_id
+  ends_B = jnp.argmax(out_BxN == eos_id, axis=1)
+  has_eos_B = jnp.any(out_BxN == eos_id, axis=1)
+  lengths_B = jnp.where(has_eos_B, ends_B + 1, jnp.sum(produced_BxN, axis=1))
+  return out_BxN, lengths_B
+
+
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int = 0, length: int | None = None):
+  """Token lists -> (left-padded int32 [B, P], bool mask [B, P]); P = longest prompt unless given."""
+  p = length or max(len(x) for x in prompts)
+  tokens = np.full((len(prompts), p), pad_id, np.int32)
+  mask = np.zeros((len(prompts), p), bool)
+  for row, ids in enumerate(prompts):
+    ids = list(ids)[-p:]
+    if ids:
+      tokens[row, p - len(ids):] = ids
+      mask[row, p - len(ids):] = True
+  return tokens, mask

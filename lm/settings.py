@@ -1,0 +1,70 @@
+"""From an experiment's `ml_collections.ConfigDict` to the library's frozen dataclasses.
+
+Each config section maps onto one dataclass (`model` -> ModelConfig, `optimizer` ->
+OptimizerConfig, ...). A key the dataclass does not know is a typo until proven otherwise, so it is
+an error naming the key and listing the valid ones, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+  """A config key or value is wrong; the message names it."""
+
+
+def section(cls: type[T], values: Mapping[str, Any] | None, name: str, *, none_if_zero: tuple[str, ...] = (),
+            **overrides) -> T:
+  """`cls(**values, **overrides)`, with unknown keys reported as `name.key` and a suggestion."""
+  values = dict(values or {})
+  known = {f.name for f in dataclasses.fields(cls)}
+  for key in values:
+    if key not in known:
+      close = difflib.get_close_matches(key, known, n=1)
+      hint = f" Did you mean {name}.{close[0]}?" if close else ""
+      raise ConfigError(f"Unknown config key {name}.{key}.{hint} Valid keys: {', '.join(sorted(known))}.")
+  for key in none_if_zero:
+    if values.get(key) == 0:
+      values[key] = None
+  values.update(overrides)
+  for key, value in values.items():
+    if isinstance(value, list):
+      values[key] = tuple(value)
+  try:
+    return cls(**values)
+  except (TypeError, ValueError) as e:
+    raise ConfigError(f"Invalid {name} config: {e}") from None
+
+
+def to_dict(config) -> dict:
+  return json.loads(config.to_json_best_effort()) if hasattr(config, "to_json_best_effort") else dict(config)
+
+
+def prepare_workdir(workdir: str, config) -> None:
+  """Creates `workdir` and writes `config.json`; a clear error if it cannot be written."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, "config.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      json.dump(to_dict(config), f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+  except OSError as e:
+    raise ConfigError(f"Cannot write to --workdir={workdir}: {e.strerror}. Choose a writable directory.") from None
+
+
+def load_run_config(workdir: str) -> dict:
+  """The resolved config a run wrote to `workdir/config.json`."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path}: not found; is {workdir} the --workdir of a training run?")
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)

@@ -1,0 +1,219 @@
+"""The training loop every stage shares: train, log, evaluate, checkpoint, resume, preempt.
+
+- Resumes automatically from the latest checkpoint in `workdir/checkpoints` (train state and
+  data-iterator position), so re-running a command continues it and reaches the same losses.
+- SIGTERM (preemption) saves a checkpoint at the current step and returns `preempted=True`.
+- Metrics go to `metrics.jsonl` and TensorBoard; a progress bar shows loss, tokens/s and ETA.
+- Non-finite updates are skipped by the step; `max_skipped_in_a_row` of them stop the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import jax
+import numpy as np
+import optax
+import tqdm
+from absl import logging
+
+from lm.training import checkpoint, sharding, state as state_lib, step as step_lib, writers
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+  steps: int = 1000                   # total optimiser steps
+  log_every: int = 50                 # average and write train metrics every N steps
+  eval_every: int = 250               # evaluate on the validation split every N steps (and at the end)
+  eval_batches: int = 20              # validation batches per evaluation; 0 = the whole split
+  checkpoint_every: int = 500         # save every N steps (and at the end, and on SIGTERM)
+  keep_checkpoints: int = 3           # newest checkpoints kept on disk
+  accum_steps: int = 1                # gradient-accumulation microbatches per step
+  max_skipped_in_a_row: int = 20      # stop after this many consecutive non-finite updates
+  progress_bar: bool = True
+
+
+class NonFiniteError(RuntimeError):
+  """Too many consecutive non-finite losses or gradients."""
+
+
+@dataclasses.dataclass
+class Result:
+  state: Any
+  step: int
+  preempted: bool
+  last_train: dict[str, float]
+  last_eval: dict[str, float]
+
+
+def aggregate(metrics: list[dict[str, Any]]) -> dict[str, float]:
+  """Averages per-batch metrics, weighting by each batch's `weight` (e.g. target tokens) if present."""
+  if not metrics:
+    return {}
+  host = [{k: float(np.asarray(v)) for k, v in m.items()} for m in metrics]
+  weights = np.asarray([m.get("weight", 1.0) for m in host])
+  total = weights.sum()
+  out = {}
+  for key in host[0]:
+    if key in ("weight", "skipped_in_a_row"):
+      continue
+    values = np.asarray([m[key] for m in host])
+    out[key] = float((values * weights).sum() / total) if total > 0 else float(values.mean())
+  if "skipped" in out:
+    out["skipped"] = float(sum(m.get("skipped", 0.0) for m in host))
+  if "nll" in out:
+    out["perplexity"] = float(math.exp(min(out["nll"], 50.0)))
+  return out
+
+
+def pad_batch(batch: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
+  """Pads a short final batch with all-zero rows (segment 0, weight 0: they count for nothing)."""
+  have = len(next(iter(batch.values())))
+  if have == rows:
+    return batch
+  return {k: np.concatenate([v, np.zeros((rows - have, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
+
+
+class _Preemption:
+  """Turns SIGTERM into a flag the loop checks between steps."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    try:
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    except ValueError:  # not the main thread (e.g. inside a notebook worker): no preemption support
+      self._previous = None
+    return self
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mesh,
+          init_params: Callable[[jax.Array], Any], optimizer: optax.GradientTransformation,
+          schedule: optax.Schedule | None, loss_fn: Callable, eval_loss_fn: Callable | None,
+          train_data, eval_data: Callable[[], Iterable[dict]] | None, global_batch_rows: int,
+          on_eval: Callable[[int, Any], dict[str, float] | None] | None = None) -> Result:
+  """Runs (or resumes) training to `config.steps`.
+
+  `train_data` is a grain IterDataset of numpy batches (this process's rows); `eval_data()`
+  returns a fresh finite iterable of validation batches. `on_eval(step, params)` may add metrics
+  (for example generated samples' scores) to each evaluation.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  rng = jax.random.key(seed)
+  batch_sharding = sharding.batch_sharding(mesh)
+  abstract, shardings = state_lib.abstract_state(init_params, optimizer, mesh, rng)
+  mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints)
+  train_iter = iter(train_data)
+  start = mngr.latest_step()
+  if start is not None:
+    logging.info("Resuming from %s/%d.", mngr.directory, start)
+    state = checkpoint.restore(mngr, start, abstract, train_iter)
+  else:
+    start = 0
+    state, _ = state_lib.create(init_params, optimizer, mesh, rng)
+  logging.info("Model: %s parameters.", f"{state_lib.count_params(state.params):,}")
+
+  train_step = step_lib.make_train_step(loss_fn, optimizer, state_shardings=shardings, batch_sharding=batch_sharding,
+                                        seed=seed, accum_steps=config.accum_steps, schedule=schedule)
+  eval_step = None
+  if eval_loss_fn is not None and eval_data is not None:
+    eval_step = step_lib.make_eval_step(eval_loss_fn, params_shardings=shardings.params, batch_sharding=batch_sharding,
+                                        seed=seed)
+  writer = writers.MetricsWriter(workdir, resume_step=start)
+  to_device = lambda b: jax.make_array_from_process_local_data(batch_sharding, b)
+
+  def evaluate(step: int) -> dict[str, float]:
+    results = []
+    for i, batch in enumerate(eval_data()):
+      if config.eval_batches and i >= config.eval_batches:
+        break
+      batch = pad_batch(batch, global_batch_rows // jax.process_count())
+      results.append(eval_step(state.params, to_device(batch)))
+    metrics = aggregate(results)
+    if on_eval is not None:
+      metrics.update(on_eval(step, state.params) or {})
+    writer.write(step, "eval", metrics)
+    return metrics
+
+  pending: list[dict] = []
+  previous = None
+  last_train: dict[str, float] = {}
+  last_eval: dict[str, float] = {}
+  tokens = 0
+  interval_start = time.perf_counter()
+  preempted = False
+  step = start
+  bar = tqdm.tqdm(total=config.steps, initial=start, disable=not config.progress_bar or jax.process_index() != 0,
+                  dynamic_ncols=True, desc="train")
+  with _Preemption() as preemption:
+    try:
+      while step < config.steps:
+        batch = next(train_iter)
+        tokens += int(np.sum(batch["segment_ids"] > 0)) * jax.process_count()
+        state, metrics = train_step(state, to_device(batch))
+        if previous is not None:  # check the previous step (done by now) so dispatch stays asynchronous
+          _check_skipped(previous, step, config)
+        previous = metrics
+        pending.append(metrics)
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0 or step == config.steps:
+          last_train = aggregate(pending)
+          seconds = time.perf_counter() - interval_start
+          last_train.update(tokens_per_sec=tokens / seconds, steps_per_sec=len(pending) / seconds,
+                            skipped_total=float(np.asarray(state.skipped)))
+          writer.write(step, "train", last_train)
+          bar.set_postfix(loss=f"{last_train['loss']:.3f}", tok_s=f"{last_train['tokens_per_sec']:,.0f}")
+          pending, tokens, interval_start = [], 0, time.perf_counter()
+        if eval_step is not None and (step % config.eval_every == 0 or step == config.steps):
+          last_eval = evaluate(step)
+          logging.info("step %d eval: %s", step, _short(last_eval))
+          interval_start = time.perf_counter()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+          checkpoint.save(mngr, step, state, train_iter)
+        if preemption.requested:
+          logging.warning("SIGTERM at step %d: saving a checkpoint and stopping.", step)
+          checkpoint.save(mngr, step, state, train_iter, force=True)
+          preempted = True
+          break
+      if previous is not None:
+        _check_skipped(previous, step, config)
+    finally:
+      mngr.wait_until_finished()
+      mngr.close()
+      writer.close()
+      bar.close()
+  return Result(state=state, step=step, preempted=preempted, last_train=last_train, last_eval=last_eval)
+
+
+def _check_skipped(metrics: dict, step: int, config: LoopConfig) -> None:
+  """`metrics` are those of update number `step`."""
+  if float(np.asarray(metrics["skipped"])) == 0:
+    return
+  in_a_row = int(np.asarray(metrics["skipped_in_a_row"]))
+  logging.warning("Step %d: non-finite loss or gradient; update skipped (%d in a row).", step, in_a_row)
+  if in_a_row >= config.max_skipped_in_a_row:
+    raise NonFiniteError(
+        f"{in_a_row} consecutive non-finite updates, the first at step {step - in_a_row + 1}, the last at step {step}: "
+        "stopping (loop.max_skipped_in_a_row). Lower the learning rate, check the data, or resume from an earlier "
+        "checkpoint; checkpoints saved so far are intact.")
+
+
+def _short(metrics: dict[str, float]) -> str:
+  return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())

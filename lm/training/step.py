@@ -1,0 +1,90 @@
+"""The one jitted update every stage uses, and its evaluation twin.
+
+`make_train_step(loss_fn, optimizer, ...)` returns `step(state, batch) -> (state, metrics)`:
+- compiled over the mesh: the state keeps its sharding, batches are split on `data` x `fsdp`,
+  the old state is donated (updated in place);
+- RNG for dropout, masking or sampling is `fold_in(key(seed), step)`: resumable, reproducible;
+- gradient accumulation: the batch is cut into `accum_steps` microbatches, scanned, and the
+  averaged gradient is applied once;
+- a non-finite loss or gradient skips the update (parameters and optimiser state unchanged) and
+  is counted in the state, so the loop can stop after too many in a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lm.training.state import TrainState
+
+Metrics = dict[str, jax.Array]
+
+
+def _all_finite(tree) -> jax.Array:
+  return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def _microbatches(batch: dict, n: int) -> dict:
+  def split(x):
+    if x.shape[0] % n:
+      raise ValueError(f"Batch of {x.shape[0]} rows cannot be split into {n} accumulation steps.")
+    # Microbatch i takes rows i, i + n, ...: every device keeps holding its share of each one.
+    return x.reshape(x.shape[0] // n, n, *x.shape[1:]).swapaxes(0, 1)
+
+  return jax.tree.map(split, batch)
+
+
+def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, state_shardings: Any,
+                    batch_sharding: Any, seed: int, accum_steps: int = 1,
+                    schedule: optax.Schedule | None = None) -> Callable[[TrainState, dict], tuple[TrainState, Metrics]]:
+  """`loss_fn(params, batch, rng) -> (loss, metrics)` becomes a jitted, sharded update step."""
+  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+  def step(state: TrainState, batch: dict) -> tuple[TrainState, Metrics]:
+    rng = jax.random.fold_in(jax.random.key(seed), state.step)
+    if accum_steps == 1:
+      (_, metrics), grads = grad_fn(state.params, batch, rng)
+    else:
+      def accumulate(grads_sum, indexed):
+        i, micro = indexed
+        (_, m), g = grad_fn(state.params, micro, jax.random.fold_in(rng, i))
+        return jax.tree.map(jnp.add, grads_sum, g), m
+
+      zeros = jax.tree.map(jnp.zeros_like, state.params)
+      grads, metrics = jax.lax.scan(accumulate, zeros, (jnp.arange(accum_steps), _microbatches(batch, accum_steps)))
+      grads = jax.tree.map(lambda g: g / accum_steps, grads)
+      weight = metrics.pop("weight", None)
+      metrics = jax.tree.map(jnp.mean, metrics)
+      if weight is not None:
+        metrics["weight"] = jnp.sum(weight)
+
+    finite = _all_finite(grads) & jnp.isfinite(metrics["loss"])
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+    skipped = jnp.where(finite, 0, 1).astype(jnp.int32)
+    new_state = TrainState(step=state.step + 1, params=keep(params, state.params),
+                           opt_state=keep(opt_state, state.opt_state), skipped=state.skipped + skipped,
+                           skipped_in_a_row=jnp.where(finite, 0, state.skipped_in_a_row + 1))
+    metrics = dict(metrics, grad_norm=optax.global_norm(grads), skipped=skipped.astype(jnp.float32),
+                   skipped_in_a_row=new_state.skipped_in_a_row)
+    if schedule is not None:
+      metrics["learning_rate"] = schedule(state.step)
+    return new_state, metrics
+
+  return jax.jit(step, in_shardings=(state_shardings, batch_sharding), out_shardings=(state_shardings, None),
+                 donate_argnums=0)
+
+
+def make_eval_step(loss_fn: Callable, *, params_shardings: Any, batch_sharding: Any, seed: int) -> Callable:
+  """`eval_step(params, batch) -> metrics` with a fixed RNG (evaluation must not vary run to run)."""
+
+  def step(params, batch):
+    _, metrics = loss_fn(params, batch, jax.random.key(seed))
+    return metrics
+
+  return jax.jit(step, in_shardings=(params_shardings, batch_sharding))

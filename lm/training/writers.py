@@ -1,0 +1,56 @@
+"""Metrics to disk: `metrics.jsonl` (one JSON object per event) and TensorBoard scalars.
+
+Every line has `step` and `split` ("train", "eval", ...) plus the metric names. On resume, lines
+from beyond the restored step (written after the last checkpoint by the interrupted run) are
+dropped, so the file reads as if the run had never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+
+import tensorboardX
+
+
+class MetricsWriter:
+
+  def __init__(self, workdir: str, resume_step: int = 0, tensorboard: bool = True):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    self._truncate_after(resume_step)
+    self._file = open(self.path, "a", encoding="utf-8")
+    self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=resume_step or None) \
+        if tensorboard else None
+
+  def _truncate_after(self, step: int) -> None:
+    if not os.path.exists(self.path):
+      return
+    with open(self.path, encoding="utf-8") as f:
+      kept = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= step]
+    tmp = self.path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      f.writelines(kept)
+    os.replace(tmp, self.path)
+
+  def write(self, step: int, split: str, metrics: Mapping[str, float]) -> None:
+    row = {"step": int(step), "split": split}
+    for key, value in metrics.items():
+      value = float(value)
+      row[key] = value if math.isfinite(value) else str(value)  # JSON has no NaN/inf
+      if self._tb is not None:
+        self._tb.add_scalar(f"{split}/{key}", value, int(step))
+    self._file.write(json.dumps(row) + "\n")
+    self._file.flush()
+
+  def close(self) -> None:
+    self._file.close()
+    if self._tb is not None:
+      self._tb.close()
+
+
+def read(workdir: str) -> list[dict]:
+  """All rows of a run's metrics.jsonl (for notebooks, tests and summaries)."""
+  with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
+    return [json.loads(line) for line in f if line.strip()]
