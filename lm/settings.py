@@ -68,3 +68,16 @@ def load_run_config(workdir: str) -> dict:
     raise FileNotFoundError(f"{path}: not found; is {workdir} the --workdir of a training run?")
   with open(path, encoding="utf-8") as f:
     return json.load(f)
+
+
+def load_config(spec: str):
+  """`get_config(arg)` of a config file given as `path.py[:arg]` (as on the command line)."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+
+  path, _, arg = spec.partition(":")
+  if not os.path.isfile(path):
+    raise ConfigError(f"{path}: no such config file.")
+  module_spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module.get_config(arg) if arg else module.get_config()

@@ -7,3 +7,61 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # TFDS progress bars and absl warnings only clutter test output.
 os.environ.setdefault("TFDS_DISABLE_PROGRESS_BAR", "1")
+
+import random  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _structured_corpus(n_docs: int, seed: int) -> str:
+  """Documents with learnable regularities (fixed phrases, counting), written as a .txt corpus."""
+  rng = random.Random(seed)
+  names = ["Ada", "Brin", "Cato", "Dara", "Eli", "Fen", "Gus", "Hal"]
+  cities = ["Varn", "Oskel", "Tirra", "Mosk", "Quell"]
+  docs = []
+  for _ in range(n_docs):
+    who, where = rng.choice(names), rng.choice(cities)
+    lines = [f"{who} was born in {where}.", f"{who} lives in {where} and works in {where}."]
+    start = rng.randint(1, 5)
+    lines.append(" ".join(str(start + i) for i in range(rng.randint(3, 9))) + ".")
+    lines.append(f"Everyone in {where} knows {who}.")
+    docs.append(" ".join(lines))
+  return "\n\n".join(docs) + "\n"
+
+
+@pytest.fixture(scope="session")
+def text_files(tmp_path_factory):
+  """A small structured plain-text corpus with train and validation files."""
+  root = tmp_path_factory.mktemp("corpus")
+  paths = {}
+  for split, n, seed in (("train", 2000, 0), ("validation", 200, 1)):
+    path = root / f"{split}.txt"
+    path.write_text(_structured_corpus(n, seed))
+    paths[split] = str(path)
+  return paths
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+  """One dataset/tokenizer cache shared by the session's tests (prepared once)."""
+  return str(tmp_path_factory.mktemp("data"))
+
+
+def tiny_pretrain_config(text_files, data_dir, **train):
+  """configs/pretrain/clm.py:tiny shrunk to seconds: 2 layers of width 64, files/text data."""
+  from lm import settings  # pylint: disable=g-import-not-at-top
+
+  c = settings.load_config(os.path.join(REPO, "configs/pretrain/clm.py:tiny"))
+  c.model.num_layers, c.model.d_model, c.model.num_heads, c.model.d_ff, c.model.max_len = 2, 64, 4, 128, 64
+  c.data.dataset, c.data.data_dir = "files/text", data_dir
+  c.data.files.train, c.data.files.validation = text_files["train"], text_files["validation"]
+  c.data.seq_len, c.data.batch_size = 64, 8
+  c.tokenizer.datasets, c.tokenizer.vocab_size, c.tokenizer.num_sentinels = ("files/text",), 400, 8
+  c.optimizer.warmup_steps = 5
+  c.optimizer.decay = "constant"  # the schedule must not depend on train.steps: resume tests stop early
+  c.train.update(dict(steps=20, log_every=5, eval_every=10, eval_batches=2, checkpoint_every=10, progress_bar=False))
+  c.train.update(train)
+  c.mesh.data = 1
+  return c

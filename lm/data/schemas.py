@@ -17,6 +17,7 @@ Switching from the built-in world to real data is then a config change: a pipeli
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow_datasets as tfds
 
 # conll2003's tag set, in the order tfds' conll2003 ClassLabel uses, so ids agree.
@@ -51,7 +52,7 @@ def features(schema: str, *, other_language: str = "zx") -> tfds.features.Featur
           "task": text(),
           "prompt": text(),
           "choices": tfds.features.Sequence(text()),
-          "answer": tfds.features.Scalar(dtype="int32"),
+          "answer": tfds.features.Scalar(dtype=np.int32),
       },
   }
   if schema not in specs:

@@ -66,10 +66,16 @@ class _Decoded(Sequence):
     return len(self._source)
 
   def __getitem__(self, index: int) -> dict[str, Any]:
-    record = self._source[index]
+    if not -len(self) <= index < len(self):
+      raise IndexError(f"{self._where}: index {index} out of range ({len(self)} records).")
+    record = self._source[index % len(self)]
     if self._entry is not None:
       record = catalog.map_record(record, self._entry)
     return schemas.decode(record)
+
+  def __iter__(self):
+    for i in range(len(self)):
+      yield self[i]
 
   def __repr__(self) -> str:
     return f"Decoded({self._where}, {len(self)} records)"

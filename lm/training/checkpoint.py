@@ -12,7 +12,6 @@ from typing import Any
 
 import grain
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
 
 
@@ -23,7 +22,9 @@ class IncompatibleCheckpointError(ValueError):
 def manager(directory: str, *, keep: int = 3, async_save: bool = True) -> ocp.CheckpointManager:
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=async_save,
                                          create=True)
-  return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_names=("state", "data"))
+  # Handlers named up front so metadata can be read before anything was saved in this process.
+  handlers = {"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()}
+  return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_handlers=handlers)
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state: Any, data_iterator=None, *, force: bool = False) -> bool:
@@ -70,13 +71,24 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any, data_it
 
 
 def restore_params(directory: str, abstract_params: Any, step: int | None = None) -> Any:
-  """Only the parameters of a run's checkpoint (for `init_from` / sampling), as numpy-free jax arrays."""
+  """Only the parameters of a run's checkpoint (for `init_from`, sampling, evaluation).
+
+  Works whatever device layout the checkpoint was saved with: arrays are read onto one device,
+  then placed with `abstract_params`' shardings (if it has them).
+  """
   mngr = manager(directory, async_save=False)
-  step = mngr.latest_step() if step is None else step
-  if step is None:
-    raise FileNotFoundError(f"{directory}: no checkpoint found.")
-  restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+  try:
+    step = mngr.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f"{directory}: no checkpoint found.")
+    metadata = mngr.item_metadata(step)["state"]
+    check_compatible(metadata["params"], abstract_params, f"checkpoint {directory}/{step}")
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata,
+                          is_leaf=lambda m: hasattr(m, "shape"))
+    restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))
+  finally:
+    mngr.close()
   params = restored["state"]["params"]
-  check_compatible(params, abstract_params, f"checkpoint {directory}/{step}")
-  return jax.tree.map(lambda p, a: jax.device_put(np.asarray(p).astype(a.dtype), getattr(a, "sharding", None)),
+  return jax.tree.map(lambda p, a: jax.device_put(p.astype(a.dtype), getattr(a, "sharding", None)),
                       params, abstract_params)

@@ -12,6 +12,7 @@ import dataclasses
 import flax.linen as nn
 import jax
 import numpy as np
+from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 MESH_AXES = ("data", "fsdp", "tensor")
@@ -53,11 +54,12 @@ def make_mesh(config: MeshConfig, devices=None) -> Mesh:
       raise ValueError(f"mesh: {len(devices)} devices cannot be split into {sizes} (product of fixed axes {fixed}).")
     sizes[free[0]] = len(devices) // fixed
   total = int(np.prod(list(sizes.values())))
-  if total != len(devices):
-    raise ValueError(f"mesh {sizes} needs {total} devices, but {len(devices)} are available "
-                     "(set mesh.data=-1 to use all of them).")
+  if total > len(devices):
+    raise ValueError(f"mesh {sizes} needs {total} devices, but only {len(devices)} are available.")
+  if total < len(devices):
+    logging.warning("mesh %s uses %d of the %d devices (set mesh.data=-1 to use all).", sizes, total, len(devices))
   shape = tuple(sizes[a] for a in MESH_AXES)
-  return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
+  return Mesh(np.asarray(devices[:total]).reshape(shape), MESH_AXES)
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:

@@ -70,7 +70,7 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
     new_state = TrainState(step=state.step + 1, params=keep(params, state.params),
                            opt_state=keep(opt_state, state.opt_state), skipped=state.skipped + skipped,
                            skipped_in_a_row=jnp.where(finite, 0, state.skipped_in_a_row + 1))
-    metrics = dict(metrics, grad_norm=optax.global_norm(grads), skipped=skipped.astype(jnp.float32),
+    metrics = dict(metrics, grad_norm=optax.tree.norm(grads), skipped=skipped.astype(jnp.float32),
                    skipped_in_a_row=new_state.skipped_in_a_row)
     if schedule is not None:
       metrics["learning_rate"] = schedule(state.step)

@@ -1,0 +1,71 @@
+"""Configuration, view/split names and per-split sizes of the synthetic world."""
+
+from __future__ import annotations
+
+import dataclasses
+
+VIEWS: tuple[str, ...] = ("text", "sentence_pairs", "sentiment", "ner", "translation",
+                          "instructions", "preferences", "fewshot")
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+NER_TAGS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC",
+                             "B-MISC", "I-MISC")
+SENTIMENT_LABELS: tuple[str, ...] = ("neg", "pos")
+
+# Examples per split at scale 1.0: (train, validation, test).
+_DEFAULT_SIZES: dict[str, tuple[int, int, int]] = {
+    "text": (20_000, 1_000, 1_000),
+    "sentence_pairs": (50_000, 2_000, 2_000),
+    "sentiment": (20_000, 2_000, 2_000),
+    "ner": (20_000, 2_000, 2_000),
+    "translation": (40_000, 2_000, 2_000),
+    "instructions": (20_000, 1_000, 1_000),
+    "preferences": (20_000, 1_000, 1_000),
+    "fewshot": (500, 500, 500),  # per few-shot task; times the number of tasks
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class WorldConfig:
+  """Knobs of the world. Entity counts are for the train split; validation and
+  test each get ``eval_entity_fraction`` of them (never scaled by ``scale``, so a
+  tiny test config still sees a realistic world)."""
+
+  seed: int = 0  # world, names and every view derive from it; Zx is seed-independent
+  scale: float = 1.0  # multiplies every default split size (tests use ~0.02)
+  preference_noise: float = 0.1  # share of preference pairs whose labels are swapped
+  countries: int = 12  # shared by all splits (like real countries)
+  people: int = 2_000  # train-split people
+  cities: int = 150  # train-split cities
+  companies: int = 250  # train-split companies (they make the products)
+  universities: int = 40  # train-split universities
+  clubs: int = 60  # train-split clubs
+  products: int = 600  # train-split products
+  eval_entity_fraction: float = 0.25  # validation/test entity pools relative to train
+  easy_review_share: float = 0.5  # reviews whose every clause agrees with the label
+
+  def __post_init__(self) -> None:
+    if not 0.0 <= self.preference_noise <= 0.5:
+      raise ValueError(f"WorldConfig.preference_noise must be in [0, 0.5], "
+                       f"got {self.preference_noise}")
+    if self.scale <= 0:
+      raise ValueError(f"WorldConfig.scale must be positive, got {self.scale}")
+
+
+def check_view(view: str) -> None:
+  if view not in VIEWS:
+    raise ValueError(f"unknown world view {view!r}; valid views: {', '.join(VIEWS)}")
+
+
+def check_split(split: str) -> None:
+  if split not in SPLITS:
+    raise ValueError(f"unknown world split {split!r}; valid splits: {', '.join(SPLITS)}")
+
+
+def split_sizes(view: str, config: WorldConfig = WorldConfig()) -> dict[str, int]:
+  """Number of records ``generate(view, split, config)`` yields for each split."""
+  check_view(view)
+  from lm.data.world.fewshot import FEWSHOT_TASKS  # late: fewshot imports config
+
+  sizes = _DEFAULT_SIZES[view]
+  per = len(FEWSHOT_TASKS) if view == "fewshot" else 1
+  return {split: max(1, round(n * config.scale)) * per for split, n in zip(SPLITS, sizes)}

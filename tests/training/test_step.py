@@ -1,0 +1,91 @@
+"""The shared train step: meshes agree with one device, non-finite updates are skipped, accumulation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lm.models.config import ModelConfig
+from lm.models.transformer import Decoder
+from lm.objectives import causal
+from lm.training import optimizers, sharding, state as state_lib, step as step_lib
+
+B, T = 8, 16
+MODEL = Decoder(ModelConfig(vocab_size=64, num_layers=2, d_model=32, num_heads=4, d_ff=64, max_len=32))
+OPT, SCHEDULE = optimizers.make_optimizer(optimizers.OptimizerConfig(learning_rate=1e-2, warmup_steps=2), 10)
+
+
+def init_params(rng):
+  return MODEL.init(rng, jnp.ones((1, T), jnp.int32))["params"]
+
+
+def batches(n, seed=0):
+  rng = np.random.default_rng(seed)
+  for _ in range(n):
+    x = np.sort(rng.integers(0, 32, (B, T + 1)), axis=1).astype(np.int32)  # sorted: learnable
+    yield {"inputs": x[:, :-1], "targets": x[:, 1:], "weights": np.ones((B, T), np.float32),
+           "segment_ids": np.ones((B, T), np.int32), "positions": np.tile(np.arange(T, dtype=np.int32), (B, 1))}
+
+
+def run(mesh_config, steps=4, accum_steps=1, data=None, devices=None):
+  mesh = sharding.make_mesh(mesh_config, devices)
+  state, shardings = state_lib.create(init_params, OPT, mesh, jax.random.key(0))
+  train_step = step_lib.make_train_step(causal.make_loss(MODEL), OPT, state_shardings=shardings,
+                                        batch_sharding=sharding.batch_sharding(mesh), seed=0,
+                                        accum_steps=accum_steps, schedule=SCHEDULE)
+  losses = []
+  for batch in data or batches(steps):
+    state, metrics = train_step(state, batch)
+    losses.append(float(metrics["loss"]))
+  return state, losses
+
+
+@pytest.fixture(scope="module")
+def one_device():
+  return run(sharding.MeshConfig(data=1), devices=jax.devices()[:1])
+
+
+@pytest.mark.parametrize("mesh_config", [sharding.MeshConfig(data=4), sharding.MeshConfig(data=2, fsdp=2)],
+                         ids=["data4", "data2_fsdp2"])
+def test_meshes_match_one_device(one_device, mesh_config):
+  assert len(jax.devices()) >= 4, "tests/conftest.py forces 4 CPU devices"
+  reference_state, reference_losses = one_device
+  state, losses = run(mesh_config)
+  np.testing.assert_allclose(losses, reference_losses, rtol=2e-5)
+  assert reference_losses[-1] < reference_losses[0]
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-5),
+               state.params, reference_state.params)
+  kernel = state.params["stack"]["layer_0"]["mlp"]["up"]["kernel"]
+  if mesh_config.fsdp > 1:  # parameters really split: each device holds half of the embed axis
+    assert kernel.sharding.spec[0] == "fsdp"
+    assert kernel.addressable_shards[0].data.shape == (16, 64)
+    mu = state.opt_state[1][0].mu["stack"]["layer_0"]["mlp"]["up"]["kernel"]
+    assert mu.addressable_shards[0].data.shape == (16, 64), "optimizer state is sharded like the parameters"
+  else:
+    assert kernel.addressable_shards[0].data.shape == (32, 64)
+
+
+def test_gradient_accumulation_matches_the_full_batch(one_device):
+  _, reference_losses = one_device
+  _, losses = run(sharding.MeshConfig(data=1), accum_steps=2, devices=jax.devices()[:1])
+  # Equal-weight microbatches: the averaged gradient is the full-batch gradient.
+  np.testing.assert_allclose(losses, reference_losses, rtol=1e-4)
+
+
+def test_non_finite_batch_is_skipped_and_counted():
+  data = list(batches(3))
+  data[1] = dict(data[1], weights=data[1]["weights"].copy())
+  data[1]["weights"][0, 3] = np.nan
+  mesh = sharding.make_mesh(sharding.MeshConfig(data=1), jax.devices()[:1])
+  state, shardings = state_lib.create(init_params, OPT, mesh, jax.random.key(0))
+  train_step = step_lib.make_train_step(causal.make_loss(MODEL), OPT, state_shardings=shardings,
+                                        batch_sharding=sharding.batch_sharding(mesh), seed=0)
+  state, _ = train_step(state, data[0])
+  before = jax.tree.map(np.asarray, (state.params, state.opt_state))
+  state, metrics = train_step(state, data[1])
+  assert float(metrics["skipped"]) == 1 and int(state.skipped) == 1 and int(state.skipped_in_a_row) == 1
+  assert int(state.step) == 2, "the step counter moves on (the bad batch is consumed)"
+  jax.tree.map(np.testing.assert_array_equal, before, jax.tree.map(np.asarray, (state.params, state.opt_state)))
+  state, metrics = train_step(state, data[2])
+  assert float(metrics["skipped"]) == 0 and int(state.skipped) == 1 and int(state.skipped_in_a_row) == 0
+  assert np.isfinite(float(metrics["loss"]))
