@@ -65,6 +65,13 @@ class World(tfds.core.GeneratorBasedBuilder):
       yield i, record
 
 
+def world_builder(view: str, world_config: world.WorldConfig | None, data_dir: str) -> World:
+  config = world_builder_config(view, world_config)
+  # TFDS wants the registered configs by name; only non-default settings pass a config object.
+  registered = {c.name for c in World.BUILDER_CONFIGS}
+  return World(config=config.name if config.name in registered else config, data_dir=data_dir)
+
+
 @dataclasses.dataclass(eq=False)
 class FilesBuilderConfig(tfds.core.BuilderConfig):
   """A user's files, by split, read as `schema`."""

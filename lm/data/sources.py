@@ -7,6 +7,7 @@ input of every grain pipeline. The dataset is prepared on first use and cached u
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,6 +15,17 @@ from typing import Any
 import tensorflow_datasets as tfds
 
 from lm.data import builders, catalog, schemas, world
+
+
+class _HideBuilderConfigNotice(logging.Filter):
+  """TFDS warns on every custom builder config; ours are all custom (per view, per file set)."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return "Using custom data configuration" not in record.getMessage()
+
+
+logging.getLogger("absl").addFilter(_HideBuilderConfigNotice())
+tfds.disable_progress_bar()  # per-split bars for our small generated datasets only add noise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +49,7 @@ def builder(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
   """The TFDS builder behind `spec` (not yet prepared)."""
   family, _, rest = spec.name.partition("/")
   if family == "world":
-    return builders.World(config=builders.world_builder_config(rest, spec.world), data_dir=spec.data_dir)
+    return builders.world_builder(rest, spec.world, spec.data_dir)
   if family == "files":
     return builders.Files(config=builders.files_builder_config(rest, spec.files), data_dir=spec.data_dir)
   if spec.name in catalog.CATALOG:
@@ -52,7 +64,8 @@ def prepare(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
   """Builds the dataset if it is not cached yet; returns its builder."""
   os.makedirs(spec.data_dir, exist_ok=True)
   b = builder(spec)
-  b.download_and_prepare(file_format="array_record")
+  if not b.is_prepared():
+    b.download_and_prepare(file_format="array_record")
   return b
 
 

@@ -246,7 +246,7 @@ def _build_split(names: NameMaker, rng: random.Random, countries: list[Country],
         home_city, moved_year, rng.choice(PROFESSIONS[employer.kind]), employer,
         rng.randint(max(employer.founded, birth_year + 22), CURRENT_YEAR - 1)
         if max(employer.founded, birth_year + 22) < CURRENT_YEAR else CURRENT_YEAR,
-        alma, birth_year + rng.randint(21, 25), pool[:2], pool[2:3], languages)
+        alma, min(birth_year + rng.randint(21, 25), CURRENT_YEAR - 1), pool[:2], pool[2:3], languages)
     employer.staff.append(person)
     people.append(person)
   for org in orgs:  # some organisations were founded by a person of this split

@@ -1,0 +1,121 @@
+"""Training throughput and MFU of a config's model, on this machine's devices.
+
+  python -m benchmarks.train_throughput --config=configs/pretrain/clm.py:small \
+      [--batch_size=8 --seq_len=256 --steps=10] [--config.model.remat=full ...]
+
+Times the jitted train step (the one every stage uses) on random tokens, so the input pipeline is
+not measured here (see benchmarks/data_throughput.py). Reports tokens/s, model FLOP/s and MFU:
+
+- model FLOPs per token = 6 * N (N: parameters used in matmuls, the tied output projection
+  included, the position table not) + the attention term 12 * layers * seq_len * d_attn, halved
+  for causal attention (d_attn = heads * head width);
+- MFU against the float32 matmul peak measured in the same run on the same device (a large
+  square matmul), and against the published peak of a known accelerator.
+"""
+
+from __future__ import annotations
+
+import time
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+from ml_collections import config_flags
+
+from lm import settings
+from lm.models.config import ModelConfig
+from lm.models.transformer import Decoder
+from lm.objectives import causal
+from lm.training import optimizers, sharding, state as state_lib, step as step_lib
+
+_CONFIG = config_flags.DEFINE_config_file("config", "configs/pretrain/clm.py:small", "Pretraining config.")
+_BATCH = flags.DEFINE_integer("batch_size", 8, "Global batch rows (overrides the config; CPUs need small ones).")
+_SEQ = flags.DEFINE_integer("seq_len", 256, "Tokens per row.")
+_STEPS = flags.DEFINE_integer("steps", 10, "Timed steps (after 2 warm-up steps).")
+_VOCAB = flags.DEFINE_integer("vocab_size", 4096, "Vocabulary size (the world tokenizer's).")
+_MATMUL = flags.DEFINE_integer("matmul_size", 2048, "Side of the square matmul that measures the peak.")
+
+# Published dense peaks (FLOP/s) for a few accelerators, by device_kind prefix: (fp32, bf16).
+PUBLISHED_PEAKS = {
+    "NVIDIA A100": (19.5e12, 312e12),
+    "NVIDIA H100": (67e12, 989e12),
+    "TPU v4": (None, 275e12),
+    "TPU v5e": (None, 197e12),
+    "TPU v5p": (None, 459e12),
+}
+
+
+def measured_matmul_peak(n: int, dtype=jnp.float32, repeats: int = 5) -> float:
+  """FLOP/s of an n x n @ n x n matmul on the default device (best of `repeats`)."""
+  a = jax.random.normal(jax.random.key(0), (n, n), dtype)
+  b = jax.random.normal(jax.random.key(1), (n, n), dtype)
+  f = jax.jit(jnp.dot)
+  f(a, b).block_until_ready()
+  best = float("inf")
+  for _ in range(repeats):
+    start = time.perf_counter()
+    f(a, b).block_until_ready()
+    best = min(best, time.perf_counter() - start)
+  return 2 * n**3 / best
+
+
+def flops_per_token(params, config: ModelConfig, seq_len: int) -> tuple[float, int]:
+  matmul_params = 0
+  for path, p in jax.tree_util.tree_flatten_with_path(params)[0]:
+    name = jax.tree_util.keystr(path)
+    if p.ndim >= 2 and "position_table" not in name:
+      matmul_params += p.size
+  attention = 12 * config.num_layers * seq_len * config.num_heads * config.head_size / 2  # causal: half
+  return 6 * matmul_params + attention, matmul_params
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  model_cfg = settings.section(ModelConfig, config.model, "model", none_if_zero=("num_kv_heads", "head_dim"),
+                               vocab_size=_VOCAB.value)
+  model = Decoder(model_cfg)
+  b, t = _BATCH.value, _SEQ.value
+  mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
+  optimizer, schedule = optimizers.make_optimizer(
+      settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), 1000)
+  init = lambda rng: model.init(rng, jnp.ones((1, t), jnp.int32))["params"]
+  state, shardings = state_lib.create(init, optimizer, mesh, jax.random.key(0))
+  train_step = step_lib.make_train_step(causal.make_loss(model), optimizer, state_shardings=shardings,
+                                        batch_sharding=sharding.batch_sharding(mesh), seed=0, schedule=schedule)
+  rng = np.random.default_rng(0)
+  tokens = rng.integers(0, _VOCAB.value, (b, t + 1)).astype(np.int32)
+  batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
+           "segment_ids": np.ones((b, t), np.int32), "positions": np.tile(np.arange(t, dtype=np.int32), (b, 1))}
+  batch = jax.device_put(batch, sharding.batch_sharding(mesh))
+  for _ in range(2):
+    state, metrics = train_step(state, batch)
+  jax.block_until_ready(metrics)
+  start = time.perf_counter()
+  for _ in range(_STEPS.value):
+    state, metrics = train_step(state, batch)
+  jax.block_until_ready(metrics)
+  seconds = (time.perf_counter() - start) / _STEPS.value
+
+  per_token, n_matmul = flops_per_token(nn.unbox(state.params), model_cfg, t)
+  tokens_per_sec = b * t / seconds
+  model_flops = tokens_per_sec * per_token
+  devices = mesh.devices.size
+  peak = measured_matmul_peak(_MATMUL.value) * devices
+  kind = jax.devices()[0].device_kind
+  print(f"model {model_cfg.num_layers}x{model_cfg.d_model}, {state_lib.count_params(state.params):,} parameters "
+        f"({n_matmul:,} in matmuls), batch {b} x {t}, dtype {model_cfg.dtype}, {devices} x {kind}")
+  print(f"  step {seconds * 1000:.1f} ms   {tokens_per_sec:,.0f} tokens/s   model {model_flops / 1e9:,.1f} GFLOP/s")
+  print(f"  measured fp32 matmul peak {peak / 1e9:,.1f} GFLOP/s ({_MATMUL.value}^3, {devices} device(s))"
+        f"   MFU {model_flops / peak:.1%} of measured peak")
+  for prefix, (fp32, bf16) in PUBLISHED_PEAKS.items():
+    if kind.startswith(prefix):
+      published = bf16 if model_cfg.dtype == "bfloat16" else fp32
+      if published:
+        print(f"  MFU {model_flops / (published * devices):.1%} of the published {prefix} peak")
+
+
+if __name__ == "__main__":
+  app.run(main)
