@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 demo: $(STAMP)
-	$(PY) -m experiments.demo --data_dir=$(DATA_DIR)
+	$(PY) -m experiments.demo --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/demo
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.data_throughput --data_dir=$(DATA_DIR)

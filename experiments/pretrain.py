@@ -12,7 +12,7 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from experiments import errors
+from experiments import cli
 from lm.training import pretrain
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/pretrain/clm.py:tiny.")
@@ -22,7 +22,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  with errors.reported():
+  cli.quiet_library_logs()
+  with cli.reported():
     result = pretrain.run(_CONFIG.value, _WORKDIR.value)
   if result.preempted:
     logging.warning("Preempted at step %d; re-run the same command to resume.", result.step)

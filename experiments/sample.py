@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags
 
-from experiments import errors
+from experiments import cli
 from lm.sampling import decode
 from lm.training import runs
 
@@ -28,7 +28,8 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv):
   del argv
-  with errors.reported():
+  cli.quiet_library_logs()
+  with cli.reported():
     run = runs.load(_WORKDIR.value, _STEP.value)
     tok = run.tokenizer
     prompts = [p for p in _PROMPT.value for _ in range(_NUM.value)]
@@ -42,9 +43,7 @@ def main(argv):
                                    jax.random.key(_SEED.value), config=config, eos_id=tok.eos_id, pad_id=tok.pad_id)
   print(f"# {run.workdir} at step {run.step}")
   for prompt, prompt_ids, row, n in zip(prompts, ids, jax.device_get(out), jax.device_get(lengths)):
-    new = [int(t) for t in row[:n] if t != tok.eos_id]
-    # Decode prompt and continuation together: SentencePiece drops a leading space when decoding alone.
-    text = tok.decode(prompt_ids + new)[len(tok.decode(prompt_ids)):]
+    text = decode.continuation_text(tok, prompt_ids, row[:n])
     print(f"--- {prompt!r}\n{prompt}{text}")
 
 

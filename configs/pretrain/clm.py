@@ -16,7 +16,7 @@ from lm.models import config as model_presets
 
 # Per-preset run shape: (sequence length, global batch, steps, peak learning rate, warmup).
 RUNS = {
-    "tiny": (128, 32, 1500, 3e-3, 100),     # a few minutes on 2 CPU cores
+    "tiny": (128, 32, 400, 3e-3, 40),       # about 4 minutes on 2 CPU cores (make demo)
     "small": (512, 64, 20_000, 1e-3, 500),  # one accelerator
     "base": (1024, 256, 100_000, 6e-4, 2000),
 }
@@ -82,9 +82,9 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train = ml_collections.ConfigDict()
   c.train.steps = steps
   c.train.log_every = 50                   # train metrics averaged over this many steps
-  c.train.eval_every = 250                 # validation every N steps and at the end
+  c.train.eval_every = 100 if preset == "tiny" else 1000  # validation every N steps and at the end
   c.train.eval_batches = 20                # validation batches per evaluation (0 = whole split)
-  c.train.checkpoint_every = 500           # orbax checkpoint every N steps, at the end and on SIGTERM
+  c.train.checkpoint_every = 200 if preset == "tiny" else 1000  # orbax checkpoint every N steps, at the end, on SIGTERM
   c.train.keep_checkpoints = 3
   c.train.accum_steps = 1                  # gradient accumulation: microbatches per step
   c.train.max_skipped_in_a_row = 20        # consecutive non-finite updates before the run stops

@@ -111,3 +111,14 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int = 0, length: int | No
       tokens[row, p - len(ids):] = ids
       mask[row, p - len(ids):] = True
   return tokens, mask
+
+
+def continuation_text(tokenizer, prompt_ids: Sequence[int], new_ids: Sequence[int]) -> str:
+  """The text of `new_ids` as it reads after the prompt (eos and padding dropped).
+
+  Decoded together with the prompt: SentencePiece drops a leading space when decoding alone.
+  """
+  drop = {tokenizer.eos_id, tokenizer.pad_id}
+  new = [int(t) for t in new_ids if int(t) not in drop]
+  prompt = [int(t) for t in prompt_ids]
+  return tokenizer.decode(prompt + new)[len(tokenizer.decode(prompt)):]

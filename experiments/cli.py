@@ -1,8 +1,9 @@
-"""Turning the library's user-facing errors into one clear line and a non-zero exit."""
+"""What every entry point shares: user-facing errors as one clear line, and quiet library logs."""
 
 from __future__ import annotations
 
 import contextlib
+import logging as std_logging
 import sys
 
 from absl import logging
@@ -23,3 +24,16 @@ def reported():
   except USER_ERRORS as e:
     logging.error("%s: %s", type(e).__name__, e)
     sys.exit(f"error: {e}")
+
+
+class _LibraryChatter(std_logging.Filter):
+  """Drops INFO records from orbax, TFDS and grain internals (kept at WARNING and above)."""
+
+  NOISY = ("/orbax/", "/tensorflow_datasets/", "/grain/", "/etils/")
+
+  def filter(self, record: std_logging.LogRecord) -> bool:
+    return record.levelno >= std_logging.WARNING or not any(n in record.pathname for n in self.NOISY)
+
+
+def quiet_library_logs() -> None:
+  std_logging.getLogger("absl").addFilter(_LibraryChatter())
