@@ -11,13 +11,15 @@ Datasets: `world/<view>`, `files/<schema>` (with --files) or a mapped catalog na
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 
 from absl import app, flags, logging
 
-from lm.data import formats, sources, world
+from experiments import cli
+from lm.data import sources, world
 
 _DATASET = flags.DEFINE_string("dataset", "world/text", "world/<view>, files/<schema> or a catalog name.")
 _DATA_DIR = flags.DEFINE_string("data_dir", "data", "Where prepared datasets and tokenizers are cached.")
@@ -43,12 +45,10 @@ def main(argv):
   spec = sources.DatasetSpec(name=_DATASET.value, data_dir=_DATA_DIR.value, files=parse_files(_FILES.value),
                              world=world.WorldConfig(seed=_WORLD_SEED.value, scale=_WORLD_SCALE.value))
   start = time.time()
-  try:
+  cli.quiet_library_logs()
+  with cli.reported(), contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines
     builder = sources.prepare(spec)
     records = sources.open_split(spec, _SPLIT.value)
-  except (ValueError, FileNotFoundError, formats.FormatError) as e:
-    logging.error("%s", e)
-    sys.exit(f"error: {e}")
   sizes = {name: info.num_examples for name, info in builder.info.splits.items()}
   logging.info("%s ready in %.1fs at %s: %s", spec.name, time.time() - start, builder.data_dir, sizes)
   for i in range(min(_SHOW.value, len(records))):

@@ -65,3 +65,27 @@ def tiny_pretrain_config(text_files, data_dir, **train):
   c.train.update(train)
   c.mesh.data = 1
   return c
+
+
+SMALL_WORLD = 0.02  # world scale for end-to-end tests: ~400 documents, prepared in about a second
+
+
+@pytest.fixture(scope="session")
+def world_data_dir(tmp_path_factory):
+  """A data dir with the small world's text views and tokenizer prepared once for the session."""
+  from lm.data import corpus, sources, world  # pylint: disable=g-import-not-at-top
+
+  data_dir = str(tmp_path_factory.mktemp("world_data"))
+  spec = sources.DatasetSpec("world/text", data_dir, world=world.WorldConfig(scale=SMALL_WORLD))
+  corpus.load_tokenizer(corpus.TokenizerConfig(), spec)  # prepares text, translation, instructions too
+  return data_dir
+
+
+def run_module(module: str, *args: str, env: dict | None = None, timeout: int = 600):
+  """Runs `python -m module args...` from the repository root; returns the CompletedProcess."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+
+  full_env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", **(env or {}))
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=full_env, capture_output=True,
+                        text=True, timeout=timeout)

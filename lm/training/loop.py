@@ -13,6 +13,7 @@ import dataclasses
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -160,7 +161,8 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   preempted = False
   step = start
   bar = tqdm.tqdm(total=config.steps, initial=start, disable=not config.progress_bar or jax.process_index() != 0,
-                  dynamic_ncols=True, desc="train")
+                  dynamic_ncols=True, desc="train",
+                  mininterval=0.5 if sys.stderr.isatty() else 30)  # logs to a file get a line per 30 s
   with _Preemption() as preemption:
     try:
       while step < config.steps:

@@ -45,8 +45,9 @@ def one_device():
   return run(sharding.MeshConfig(data=1), devices=jax.devices()[:1])
 
 
-@pytest.mark.parametrize("mesh_config", [sharding.MeshConfig(data=4), sharding.MeshConfig(data=2, fsdp=2)],
-                         ids=["data4", "data2_fsdp2"])
+@pytest.mark.parametrize("mesh_config", [sharding.MeshConfig(data=4), sharding.MeshConfig(data=2, fsdp=2),
+                                         sharding.MeshConfig(data=2, tensor=2)],
+                         ids=["data4", "data2_fsdp2", "data2_tensor2"])
 def test_meshes_match_one_device(one_device, mesh_config):
   assert len(jax.devices()) >= 4, "tests/conftest.py forces 4 CPU devices"
   reference_state, reference_losses = one_device
@@ -61,6 +62,8 @@ def test_meshes_match_one_device(one_device, mesh_config):
     assert kernel.addressable_shards[0].data.shape == (16, 64)
     mu = state.opt_state[1][0].mu["stack"]["layer_0"]["mlp"]["up"]["kernel"]
     assert mu.addressable_shards[0].data.shape == (16, 64), "optimizer state is sharded like the parameters"
+  elif mesh_config.tensor > 1:  # the MLP's hidden axis is split across the tensor axis
+    assert kernel.addressable_shards[0].data.shape == (32, 32)
   else:
     assert kernel.addressable_shards[0].data.shape == (32, 64)
 
