@@ -3,7 +3,7 @@
   python -m benchmarks.train_throughput --config=configs/pretrain/clm.py:small \
       [--batch_size=8 --seq_len=256 --steps=10] [--config.model.remat=full ...]
 
-Times the jitted train step (the one every stage uses) on random tokens, so the input pipeline is
+Times the jitted train step (the one every stage uses; median over steps) on random tokens, so the input pipeline is
 not measured here (see benchmarks/data_throughput.py). Reports tokens/s, model FLOP/s and MFU:
 
 - model FLOPs per token = 6 * N (N: parameters used in matmuls, the tied output projection
@@ -47,18 +47,18 @@ PUBLISHED_PEAKS = {
 }
 
 
-def measured_matmul_peak(n: int, dtype=jnp.float32, repeats: int = 5) -> float:
-  """FLOP/s of an n x n @ n x n matmul on the default device (best of `repeats`)."""
+def measured_matmul_peak(n: int, dtype=jnp.float32, repeats: int = 9) -> tuple[float, float]:
+  """FLOP/s of an n x n @ n x n matmul on the default device: (median, best) of `repeats`."""
   a = jax.random.normal(jax.random.key(0), (n, n), dtype)
   b = jax.random.normal(jax.random.key(1), (n, n), dtype)
   f = jax.jit(jnp.dot)
   f(a, b).block_until_ready()
-  best = float("inf")
+  times = []
   for _ in range(repeats):
     start = time.perf_counter()
     f(a, b).block_until_ready()
-    best = min(best, time.perf_counter() - start)
-  return 2 * n**3 / best
+    times.append(time.perf_counter() - start)
+  return 2 * n**3 / float(np.median(times)), 2 * n**3 / min(times)
 
 
 def flops_per_token(params, config: ModelConfig, seq_len: int) -> tuple[float, int]:
@@ -93,23 +93,29 @@ def main(argv):
   for _ in range(2):
     state, metrics = train_step(state, batch)
   jax.block_until_ready(metrics)
-  start = time.perf_counter()
+  # Steps are timed one by one and the median taken: shared machines have noisy neighbours.
+  times = []
   for _ in range(_STEPS.value):
+    start = time.perf_counter()
     state, metrics = train_step(state, batch)
-  jax.block_until_ready(metrics)
-  seconds = (time.perf_counter() - start) / _STEPS.value
+    jax.block_until_ready(metrics)
+    times.append(time.perf_counter() - start)
+  seconds, best_seconds = float(np.median(times)), min(times)
 
   per_token, n_matmul = flops_per_token(nn.unbox(state.params), model_cfg, t)
   tokens_per_sec = b * t / seconds
   model_flops = tokens_per_sec * per_token
   devices = mesh.devices.size
-  peak = measured_matmul_peak(_MATMUL.value) * devices
+  peak, best_peak = (x * devices for x in measured_matmul_peak(_MATMUL.value))
+  best_flops = b * t / best_seconds * per_token
   kind = jax.devices()[0].device_kind
   print(f"model {model_cfg.num_layers}x{model_cfg.d_model}, {state_lib.count_params(state.params):,} parameters "
         f"({n_matmul:,} in matmuls), batch {b} x {t}, dtype {model_cfg.dtype}, {devices} x {kind}")
-  print(f"  step {seconds * 1000:.1f} ms   {tokens_per_sec:,.0f} tokens/s   model {model_flops / 1e9:,.1f} GFLOP/s")
-  print(f"  measured fp32 matmul peak {peak / 1e9:,.1f} GFLOP/s ({_MATMUL.value}^3, {devices} device(s))"
-        f"   MFU {model_flops / peak:.1%} of measured peak")
+  print(f"  step {seconds * 1000:.1f} ms (median of {len(times)}; best {best_seconds * 1000:.1f} ms)   "
+        f"{tokens_per_sec:,.0f} tokens/s   model {model_flops / 1e9:,.1f} GFLOP/s")
+  print(f"  fp32 matmul peak measured here: {peak / 1e9:,.1f} GFLOP/s median, {best_peak / 1e9:,.1f} best "
+        f"({_MATMUL.value}^3, {devices} device(s))")
+  print(f"  MFU {model_flops / peak:.1%} (median step / median peak), {best_flops / best_peak:.1%} (best / best)")
   for prefix, (fp32, bf16) in PUBLISHED_PEAKS.items():
     if kind.startswith(prefix):
       published = bf16 if model_cfg.dtype == "bfloat16" else fp32

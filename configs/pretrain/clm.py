@@ -42,6 +42,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.model.norm = "layernorm"               # "layernorm" | "rmsnorm"
   c.model.positions = "learned"            # "learned" | "rotary"
   c.model.max_len = model["max_len"]       # longest sequence the model accepts
+  c.model.attention = "auto"               # "auto" | "xla" | "cudnn" | "einsum" (auto: cuDNN on GPU, einsum on CPU)
   c.model.dropout = 0.0                    # small models on plenty of data do not need it
   c.model.tie_embeddings = True            # share the input embedding with the output projection
   c.model.param_dtype = "float32"

@@ -31,6 +31,37 @@ def segment_mask(q_segments_BxT: jax.Array, k_segments_BxS: jax.Array, causal: b
   return mask_BxTxS[:, None]
 
 
+def resolve_implementation(name: str, dtype) -> str:
+  """`auto`: the cuDNN fused kernel on GPU for 16-bit compute, plain einsums on CPU, XLA elsewhere."""
+  if name != "auto":
+    return name
+  backend = jax.default_backend()
+  if backend == "gpu" and jnp.dtype(dtype).itemsize == 2:
+    return "cudnn"
+  return "einsum" if backend == "cpu" else "xla"
+
+
+def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = "auto"):
+  """softmax(q k^T / sqrt(H) masked) v, by `jax.nn.dot_product_attention` or, on CPU, by einsums.
+
+  On CPU the einsum form is 2-3x faster than the generic XLA lowering of dot_product_attention
+  (whose grouped 5-D contraction is slow there); grouped kv heads are repeated to the query heads.
+  """
+  implementation = resolve_implementation(implementation, q_BxTxNxH.dtype)
+  if implementation != "einsum":
+    return jax.nn.dot_product_attention(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask=mask_Bx1xTxS,
+                                        implementation=None if implementation == "xla" else implementation)
+  groups = q_BxTxNxH.shape[2] // k_BxSxKxH.shape[2]
+  if groups > 1:
+    k_BxSxKxH = jnp.repeat(k_BxSxKxH, groups, axis=2)
+    v_BxSxKxH = jnp.repeat(v_BxSxKxH, groups, axis=2)
+  scale = q_BxTxNxH.shape[-1] ** -0.5
+  logits_BxNxTxS = jnp.einsum("btnh,bsnh->bnts", q_BxTxNxH, k_BxSxKxH).astype(jnp.float32) * scale
+  logits_BxNxTxS = jnp.where(mask_Bx1xTxS, logits_BxNxTxS, jnp.finfo(jnp.float32).min)
+  probs_BxNxTxS = jax.nn.softmax(logits_BxNxTxS, axis=-1).astype(v_BxSxKxH.dtype)
+  return jnp.einsum("bnts,bsnh->btnh", probs_BxNxTxS, v_BxSxKxH)
+
+
 class Attention(nn.Module):
   """Self-attention (or cross-attention when `kv_BxSxD` is given)."""
 
@@ -49,9 +80,13 @@ class Attention(nn.Module):
         kernel_init=layers.init(c, "embed", axes, "head_dim"), name=name)
     cross = kv_BxSxD is not None
     source_BxSxD = kv_BxSxD if cross else x_BxTxD
-    q_BxTxNxH = proj(n, "heads", "query")(x_BxTxD)
-    k_BxSxKxH = proj(k, "kv_heads", "key")(source_BxSxD)
-    v_BxSxKxH = proj(k, "kv_heads", "value")(source_BxSxD)
+    b, t, d = x_BxTxD.shape
+    s = source_BxSxD.shape[1]
+    # Projections run on [B*T, D]: plain 2-D matmuls, whose backward needs no transposes on CPU.
+    q_BxTxNxH = proj(n, "heads", "query")(x_BxTxD.reshape(b * t, d)).reshape(b, t, n, h)
+    source_BSxD = source_BxSxD.reshape(b * s, d)
+    k_BxSxKxH = proj(k, "kv_heads", "key")(source_BSxD).reshape(b, s, k, h)
+    v_BxSxKxH = proj(k, "kv_heads", "value")(source_BSxD).reshape(b, s, k, h)
     if c.positions == "rotary" and not cross:
       q_BxTxNxH = layers.rotary(q_BxTxNxH, positions_BxT, c.rope_base)
       k_BxSxKxH = layers.rotary(k_BxSxKxH, positions_BxT, c.rope_base)
@@ -63,11 +98,12 @@ class Attention(nn.Module):
     else:
       mask_Bx1xTxS = segment_mask(segment_ids_BxT, segment_ids_BxT, self.causal)
 
-    out_BxTxNxH = jax.nn.dot_product_attention(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask=mask_Bx1xTxS)
-    return nn.DenseGeneral(c.d_model, axis=(-2, -1), use_bias=False, dtype=c.compute_dtype,
-                           param_dtype=c.storage_dtype, name="out",
-                           kernel_init=layers.init(c, "heads", "head_dim", "embed", scale=(2 * c.num_layers) ** -0.5)
-                           )(out_BxTxNxH)
+    out_BxTxNxH = attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, c.attention)
+    out_BTxD = nn.DenseGeneral(c.d_model, axis=(-2, -1), use_bias=False, dtype=c.compute_dtype,
+                               param_dtype=c.storage_dtype, name="out",
+                               kernel_init=layers.init(c, "heads", "head_dim", "embed", scale=(2 * c.num_layers) ** -0.5)
+                               )(out_BxTxNxH.reshape(b * t, n, h))
+    return out_BTxD.reshape(b, t, c.d_model)
 
   def _update_cache(self, k_BxTxKxH, v_BxTxKxH, segment_ids_BxT):
     """Writes this call's keys/values into the cache; returns the cache and the query mask."""

@@ -31,6 +31,7 @@ class ModelConfig:
   positions: Literal["learned", "rotary"] = "learned"
   max_len: int = 1024                      # longest sequence (learned position table size, KV cache bound)
   rope_base: float = 10_000.0
+  attention: Literal["auto", "xla", "cudnn", "einsum"] = "auto"  # kernel; auto: cuDNN on GPU (16-bit), einsum on CPU
   dropout: float = 0.0                     # on attention output, MLP output and embeddings
   tie_embeddings: bool = True              # output projection = embedding matrix transposed
   param_dtype: str = "float32"             # storage dtype of parameters

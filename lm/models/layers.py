@@ -43,6 +43,8 @@ class Mlp(nn.Module):
   @nn.compact
   def __call__(self, x_BxTxD: jax.Array) -> jax.Array:
     c = self.config
+    shape = x_BxTxD.shape
+    x_BxTxD = x_BxTxD.reshape(-1, shape[-1])  # 2-D matmuls: their backward needs no transposes on CPU
     dense = lambda features, axes, name, scale=1.0: nn.DenseGeneral(
         features, use_bias=False, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
         kernel_init=init(c, *axes, scale=scale), name=name)
@@ -53,7 +55,7 @@ class Mlp(nn.Module):
     else:
       h_BxTxF = nn.gelu(dense(c.d_ff, ("embed", "mlp"), "up")(x_BxTxD))
     # Residual-branch outputs start small so the stream's variance does not grow with depth.
-    return dense(c.d_model, ("mlp", "embed"), "down", scale=(2 * c.num_layers) ** -0.5)(h_BxTxF)
+    return dense(c.d_model, ("mlp", "embed"), "down", scale=(2 * c.num_layers) ** -0.5)(h_BxTxF).reshape(shape)
 
 
 def rotary(x_BxTxNxH: jax.Array, positions_BxT: jax.Array, base: float) -> jax.Array:

@@ -102,9 +102,10 @@ class Embedder(nn.Module):
     return x_BxTxD
 
   def logits(self, x_BxTxD):
-    if self.config.tie_embeddings:
-      return self.tokens.attend(x_BxTxD)
-    return self.unembed(x_BxTxD)
+    b, t, d = x_BxTxD.shape
+    x_BTxD = x_BxTxD.reshape(b * t, d)  # a 2-D matmul (see layers.Mlp)
+    logits_BTxV = self.tokens.attend(x_BTxD) if self.config.tie_embeddings else self.unembed(x_BTxD)
+    return logits_BTxV.reshape(b, t, -1)
 
 
 class Decoder(nn.Module):
