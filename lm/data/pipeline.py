@@ -42,6 +42,7 @@ class PipelineConfig:
   packing_bins: int = 16          # open rows the first-fit packer fills at once (more: less padding)
   drop_remainder: bool = True     # drop a last partial batch (training needs fixed shapes)
   worker_threads: int = 4         # grain read threads
+  decoder_seq_len: int = 0        # length of the "decoder_*" features of encoder-decoder examples (pad mode)
 
 
 def tokenize(tokenizer, fields: Sequence[str]) -> Callable[[Features], Features]:
@@ -70,6 +71,16 @@ def _check_lengths(example: Features) -> int:
   return next(iter(lengths.values()), 0)
 
 
+DECODER_PREFIX = "decoder_"  # features of an encoder-decoder's target side form a second stream
+
+
+def _streams(example: Features) -> dict[str, list[str]]:
+  """Sequence features by stream: "" (inputs) and, for encoder-decoders, "decoder_"."""
+  keys = _sequence_keys(example)
+  decoder = [k for k in keys if k.startswith(DECODER_PREFIX)]
+  return {"": [k for k in keys if k not in decoder], DECODER_PREFIX: decoder}
+
+
 class _Fit(grain.experimental.FlatMapTransform):
   """Applies the objective's transform, then splits or truncates to seq_len."""
 
@@ -84,10 +95,16 @@ class _Fit(grain.experimental.FlatMapTransform):
     examples = self._transform(record)
     out = []
     for example in examples if isinstance(examples, list) else [examples]:
+      streams = _streams(example)
+      if streams[DECODER_PREFIX]:  # two streams of their own lengths: the transform sized them
+        for keys in streams.values():
+          _check_lengths({k: example[k] for k in keys})
+        out.append(example)
+        continue
       length = _check_lengths(example)
       if length == 0:
         continue
-      keys = _sequence_keys(example)
+      keys = streams[""]
       starts = range(0, length, self._seq_len) if self._split else [0]
       for start in starts:
         chunk = dict(example)
@@ -97,15 +114,22 @@ class _Fit(grain.experimental.FlatMapTransform):
     return out
 
 
-def _pad_row(example: Features, seq_len: int) -> Features:
-  keys = _sequence_keys(example)
-  length = len(example[keys[0]]) if keys else 0
+def _pad_row(example: Features, seq_len: int, decoder_seq_len: int) -> Features:
+  """Pads (or truncates) each stream to its length; adds its segment ids and positions."""
   out = dict(example)
-  for k in keys:
-    out[k] = np.zeros(seq_len, example[k].dtype)
-    out[k][:length] = example[k]
-  out["segment_ids"] = (np.arange(seq_len) < length).astype(np.int32)
-  out["positions"] = np.where(out["segment_ids"] > 0, np.arange(seq_len), 0).astype(np.int32)
+  for prefix, keys in _streams(example).items():
+    if not keys:
+      continue
+    target = decoder_seq_len if prefix else seq_len
+    if prefix and not target:
+      raise ValueError(f"Features {keys} form a decoder stream: set PipelineConfig.decoder_seq_len.")
+    length = min(len(example[keys[0]]), target)
+    for k in keys:
+      out[k] = np.zeros(target, example[k].dtype)
+      out[k][:length] = example[k][:length]
+    segments = (np.arange(target) < length).astype(np.int32)
+    out[f"{prefix}segment_ids"] = segments
+    out[f"{prefix}positions"] = np.where(segments > 0, np.arange(target), 0).astype(np.int32)
   return out
 
 
@@ -121,12 +145,18 @@ def _merge_packing_metadata(keys: Sequence[str]) -> Callable[[Features], Feature
   return merge
 
 
+SEED_KEY = "_seed"  # with `seeded=True`, records carry a per-record, per-epoch random seed here
+
+
 def build(source: Sequence[Features], *, config: PipelineConfig, transform: Transform,
           tokenizer=None, text_fields: Sequence[str] = (), process_index: int = 0,
-          process_count: int = 1) -> grain.IterDataset:
+          process_count: int = 1, seeded: bool = False) -> grain.IterDataset:
   """The pipeline over `source` (random access records); iterate it with `iter(...)`.
 
-  `text_fields` are tokenized with `tokenizer` before `transform` sees the record.
+  `text_fields` are tokenized with `tokenizer` before `transform` sees the record. With
+  `seeded=True` the record also carries `record["_seed"]`, an integer drawn from the pipeline
+  seed and the record's position in the (repeated) stream: random transforms such as span
+  corruption differ every epoch yet resume exactly.
   """
   if config.batch_size % process_count:
     raise ValueError(f"Global batch size {config.batch_size} is not divisible by the {process_count} processes.")
@@ -137,6 +167,8 @@ def build(source: Sequence[Features], *, config: PipelineConfig, transform: Tran
     ds = ds.shuffle(seed=config.seed)
   if config.num_epochs != 1:
     ds = ds.repeat(config.num_epochs)
+  if seeded:
+    ds = ds.random_map(lambda record, rng: {**record, SEED_KEY: int(rng.integers(1 << 62))}, seed=config.seed + 1)
   if text_fields:
     ds = ds.map(tokenize(tokenizer, text_fields))
   it = ds.to_iter_dataset(grain.ReadOptions(num_threads=config.worker_threads, prefetch_buffer_size=32))
@@ -144,7 +176,7 @@ def build(source: Sequence[Features], *, config: PipelineConfig, transform: Tran
   if config.pack:
     it = _pack(it, config)
   else:
-    it = it.map(lambda ex: _pad_row(ex, config.seq_len))
+    it = it.map(lambda ex: _pad_row(ex, config.seq_len, config.decoder_seq_len))
   return it.batch(config.batch_size // process_count, drop_remainder=config.drop_remainder)
 
 

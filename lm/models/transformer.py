@@ -19,20 +19,31 @@ from lm.models.config import ModelConfig
 
 
 class Block(nn.Module):
-  """Pre-norm residual block: x + attn(norm(x)), then + mlp(norm(.))."""
+  """Pre-norm residual block: x + attn(norm(x)) [+ cross_attn(norm(.), encoded)], then + mlp(norm(.)).
+
+  `causal=False` gives the encoder's bidirectional block; `cross=True` the encoder-decoder's
+  decoder block, which also attends to the encoder's output.
+  """
 
   config: ModelConfig
   causal: bool = True
   decode: bool = False
   cache_len: int = 0
+  cross: bool = False
 
   @nn.compact
-  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool):
+  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool, encoded_BxSxD=None,
+               encoded_segment_ids_BxS=None):
     c = self.config
     drop = nn.Dropout(c.dropout, deterministic=deterministic)
     h_BxTxD = Attention(c, self.causal, self.decode, self.cache_len, name="attention")(
         layers.Norm(c, name="attention_norm")(x_BxTxD), segment_ids_BxT, positions_BxT)
     x_BxTxD = x_BxTxD + drop(h_BxTxD)
+    if self.cross:
+      h_BxTxD = Attention(c, causal=False, name="cross_attention")(
+          layers.Norm(c, name="cross_attention_norm")(x_BxTxD), segment_ids_BxT, positions_BxT,
+          kv_BxSxD=encoded_BxSxD, kv_segment_ids_BxS=encoded_segment_ids_BxS)
+      x_BxTxD = x_BxTxD + drop(h_BxTxD)
     h_BxTxD = layers.Mlp(c, name="mlp")(layers.Norm(c, name="mlp_norm")(x_BxTxD))
     x_BxTxD = x_BxTxD + drop(h_BxTxD)
     return nn.with_logical_constraint(x_BxTxD, ("act_batch", "act_length", "act_embed"))
@@ -42,8 +53,8 @@ class _ScannedBlock(Block):
   """A Block with the (carry, per-layer input) -> (carry, output) signature nn.scan needs."""
 
   @nn.compact
-  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool):  # pylint: disable=arguments-differ
-    return super().__call__(x_BxTxD, segment_ids_BxT, positions_BxT, deterministic), None
+  def __call__(self, x_BxTxD, *args):  # pylint: disable=arguments-differ
+    return super().__call__(x_BxTxD, *args), None
 
 
 _REMAT_POLICIES = {
@@ -59,23 +70,25 @@ class Stack(nn.Module):
   causal: bool = True
   decode: bool = False
   cache_len: int = 0
+  cross: bool = False
 
   @nn.compact
-  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool):
+  def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool, encoded_BxSxD=None,
+               encoded_segment_ids_BxS=None):
     c = self.config
     block = _ScannedBlock if c.scan_layers else Block
     if c.remat != "none":
       block = nn.remat(block, policy=_REMAT_POLICIES[c.remat], static_argnums=(4,))
+    args = (segment_ids_BxT, positions_BxT, deterministic, encoded_BxSxD, encoded_segment_ids_BxS)
+    make = lambda cls, name: cls(c, self.causal, self.decode, self.cache_len, self.cross, name=name)
     if c.scan_layers:
       scanned = nn.scan(block, variable_axes={"params": 0, "cache": 0}, split_rngs={"params": True, "dropout": True},
-                        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast), length=c.num_layers,
+                        in_axes=(nn.broadcast,) * 5, length=c.num_layers,
                         metadata_params={nn.PARTITION_NAME: "layers"})
-      x_BxTxD, _ = scanned(c, self.causal, self.decode, self.cache_len, name="layers")(
-          x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+      x_BxTxD, _ = make(scanned, "layers")(x_BxTxD, *args)
       return x_BxTxD
     for i in range(c.num_layers):
-      x_BxTxD = block(c, self.causal, self.decode, self.cache_len, name=f"layer_{i}")(
-          x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+      x_BxTxD = make(block, f"layer_{i}")(x_BxTxD, *args)
     return x_BxTxD
 
 

@@ -1,0 +1,53 @@
+"""Bidirectional encoder (BERT-style) with a masked-LM head and a pooled [CLS] classification head.
+
+Shapes: B batch, T length, D width, V vocabulary, C classes.
+Built from the same blocks and config as the decoder; only the attention is not causal.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from lm.models import layers
+from lm.models.config import ModelConfig
+from lm.models.transformer import Embedder, Stack
+
+
+class BertModel(nn.Module):
+  """Encoder + heads. Returns `{"mlm_logits": [B, T, V], "cls_logits": [B, C], "hidden": [B, T, D]}`.
+
+  `token_types_BxT` (0 for the first segment, 1 for the second) adds BERT's segment embedding.
+  The MLM head is tied to the input embedding; the classification head reads position 0 ([CLS]).
+  """
+
+  config: ModelConfig
+  num_classes: int = 2
+  num_token_types: int = 2
+
+  @nn.compact
+  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, token_types_BxT=None,
+               deterministic: bool = True):
+    c = self.config
+    if segment_ids_BxT is None:
+      segment_ids_BxT = jnp.ones_like(tokens_BxT)
+    if positions_BxT is None:
+      positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
+    embedder = Embedder(c, name="embedder")
+    x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
+    if token_types_BxT is not None:
+      x_BxTxD = x_BxTxD + nn.Embed(self.num_token_types, c.d_model, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                                   embedding_init=layers.init(c, "classes", "embed"), name="token_types")(token_types_BxT)
+    x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(x_BxTxD)
+    x_BxTxD = Stack(c, causal=False, name="stack")(x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+    hidden_BxTxD = layers.Norm(c, name="final_norm")(x_BxTxD)
+
+    dense = lambda features, axes, name: nn.Dense(features, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                                                  kernel_init=layers.init(c, *axes), name=name)
+    h_BxTxD = layers.Norm(c, name="mlm_norm")(nn.gelu(dense(c.d_model, ("embed", "mlp"), "mlm_transform")(hidden_BxTxD)))
+    mlm_bias = self.param("mlm_bias", nn.with_logical_partitioning(nn.initializers.zeros, ("vocab",)), (c.vocab_size,),
+                          c.storage_dtype)
+    mlm_logits_BxTxV = embedder.logits(h_BxTxD).astype(jnp.float32) + mlm_bias
+    pooled_BxD = jnp.tanh(dense(c.d_model, ("embed", "mlp"), "pooler")(hidden_BxTxD[:, 0]))
+    cls_logits_BxC = dense(self.num_classes, ("embed", "classes"), "classifier")(pooled_BxD).astype(jnp.float32)
+    return {"mlm_logits": mlm_logits_BxTxV, "cls_logits": cls_logits_BxC, "hidden": hidden_BxTxD}
