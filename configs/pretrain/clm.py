@@ -53,7 +53,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict()
   c.data.dataset = "world/text"            # world/<view>, files/text (+ data.files) or a catalog name (lm1b, c4)
   c.data.data_dir = os.environ.get("LM_DATA_DIR", "data")  # prepared datasets and tokenizers are cached here
-  c.data.files = ml_collections.ConfigDict()  # for files/text: split -> path, e.g. --config.data.files.train=a.txt
+  # For files/<schema>: a path (or comma-separated paths) per split, e.g. --config.data.files.train=a.txt
+  c.data.files = ml_collections.ConfigDict({"train": "", "validation": "", "test": ""})
   c.data.world = ml_collections.ConfigDict({"seed": 0, "scale": 1.0})  # the built-in world's generation
   c.data.seq_len = seq_len                 # tokens per packed row
   c.data.batch_size = batch                # global rows per step (split over processes and devices)

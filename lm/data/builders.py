@@ -17,7 +17,12 @@ import tensorflow_datasets as tfds
 
 from lm.data import formats, schemas, world
 
-_VERSION = tfds.core.Version("1.0.0")
+# Bump when generated content changes, so caches of an older world are not read as the new one.
+_VERSION = tfds.core.Version("1.1.0")
+_RELEASE_NOTES = {
+    "1.0.0": "First release.",
+    "1.1.0": "sentence_pairs: segments of 1-3 sentences (as BERT's NSP); graduation years never after 2024.",
+}
 
 
 @dataclasses.dataclass(eq=False)
@@ -46,6 +51,7 @@ class World(tfds.core.GeneratorBasedBuilder):
   """The built-in synthetic world (`lm.data.world`), one builder config per view."""
 
   VERSION = _VERSION
+  RELEASE_NOTES = _RELEASE_NOTES
   BUILDER_CONFIGS = [world_builder_config(v) for v in world.VIEWS]
 
   def _info(self) -> tfds.core.DatasetInfo:

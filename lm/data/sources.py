@@ -38,10 +38,23 @@ class DatasetSpec:
   world: world.WorldConfig = dataclasses.field(default_factory=world.WorldConfig)
 
 
+def _unknown(name: str) -> ValueError:
+  return ValueError(
+      f"Unknown dataset {name!r}: expected 'world/<view>' (views: {', '.join(world.VIEWS)}), "
+      f"'files/<schema>' (schemas: {', '.join(schemas.SCHEMAS)}) or one of {sorted(catalog.CATALOG)}.")
+
+
 def schema_of(name: str) -> str:
+  """The record schema of dataset `name` (see lm/data/schemas.py)."""
   family, _, rest = name.partition("/")
+  if family == "world" and rest not in world.VIEWS:
+    raise ValueError(f"Unknown world view {rest!r}; expected one of {list(world.VIEWS)}.")
+  if family == "files" and rest not in schemas.SCHEMAS:
+    raise ValueError(f"Unknown schema {rest!r}; expected one of {sorted(schemas.SCHEMAS)}.")
   if family in ("world", "files"):
     return rest
+  if name not in catalog.CATALOG:
+    raise _unknown(name)
   return catalog.entry(name).schema
 
 
@@ -54,10 +67,7 @@ def builder(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
     return builders.Files(config=builders.files_builder_config(rest, spec.files), data_dir=spec.data_dir)
   if spec.name in catalog.CATALOG:
     return catalog.catalog_builder(spec.name, spec.data_dir)
-  raise ValueError(
-      f"Unknown dataset {spec.name!r}: expected 'world/<view>' (views: {', '.join(world.VIEWS)}), "
-      f"'files/<schema>' (schemas: {', '.join(schemas.SCHEMAS)}) or one of {sorted(catalog.CATALOG)}."
-  )
+  raise _unknown(spec.name)
 
 
 def prepare(spec: DatasetSpec) -> tfds.core.DatasetBuilder:

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 
@@ -107,6 +108,18 @@ def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, mod
   Deterministic: one training thread and the texts in the order given.
   """
   model = io.BytesIO()
+  try:
+    _train(texts, model, vocab_size, num_sentinels, model_type)
+  except RuntimeError as e:
+    needed = re.search(r"smaller than required_chars\. \d+ vs (\d+)", str(e))
+    if needed:
+      raise ValueError(f"tokenizer.vocab_size={vocab_size} is too small: the special tokens, {num_sentinels} sentinels, "
+                       f"256 byte pieces and the corpus' characters need more than {needed.group(1)}.") from None
+    raise
+  return Tokenizer(model.getvalue())
+
+
+def _train(texts, model, vocab_size: int, num_sentinels: int, model_type: str) -> None:
   spm.SentencePieceTrainer.train(
       sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size, model_type=model_type,
       pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece=PAD, bos_piece=BOS, eos_piece=EOS, unk_piece=UNK,
@@ -117,7 +130,6 @@ def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, mod
       # A small corpus may not support the requested size; take what it supports rather than fail.
       hard_vocab_limit=False, max_sentence_length=1 << 16, input_sentence_size=0,
       num_threads=1, minloglevel=2)
-  return Tokenizer(model.getvalue())
 
 
 def cached(key: dict, make_texts, cache_dir: str, **train_kwargs) -> Tokenizer:

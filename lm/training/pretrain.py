@@ -10,22 +10,20 @@ import math
 import os
 
 import jax
-import jax.numpy as jnp
 from absl import logging
 
 from lm import settings
-from lm.data import corpus, pipeline, sources, transforms, world
+from lm.data import corpus, pipeline, sources, world
 from lm.models.config import ModelConfig
-from lm.models.transformer import Decoder
-from lm.objectives import causal
-from lm.training import loop, optimizers, sharding
-
-OBJECTIVES = {"causal": (causal.make_loss, causal.make_eval_loss)}
+from lm.training import loop, optimizers, recipes, sharding
 
 
 def data_spec(data) -> sources.DatasetSpec:
+  """`config.data` as a DatasetSpec; `data.files` maps splits to paths (comma-separated for several)."""
+  files = {split: [p for p in paths.split(",") if p] if isinstance(paths, str) else list(paths)
+           for split, paths in dict(data.get("files", {}) or {}).items()}
   return sources.DatasetSpec(
-      name=data.dataset, data_dir=os.path.expanduser(data.data_dir), files=dict(data.get("files", {}) or {}),
+      name=data.dataset, data_dir=os.path.expanduser(data.data_dir), files={k: v for k, v in files.items() if v},
       world=settings.section(world.WorldConfig, data.get("world", {}), "data.world"))
 
 
@@ -38,14 +36,13 @@ def model_config(config, vocab_size: int) -> ModelConfig:
                           vocab_size=vocab)
 
 
-def pipelines(config, spec: sources.DatasetSpec, tokenizer, seq_len: int):
-  """The training IterDataset and a factory of validation iterables for the causal objective."""
+def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.DataLayout):
+  """The training IterDataset and a factory of validation iterables for `layout`."""
   data = config.data
-  transform = transforms.causal_lm(tokenizer.bos_id, tokenizer.eos_id)
-  train_cfg = pipeline.PipelineConfig(seq_len=seq_len, batch_size=data.batch_size, seed=config.seed,
-                                      pack=data.get("pack", True))
-  common = dict(transform=transform, tokenizer=tokenizer, text_fields=("text",),
-                process_index=jax.process_index(), process_count=jax.process_count())
+  train_cfg = pipeline.PipelineConfig(seq_len=data.seq_len, batch_size=data.batch_size, seed=config.seed,
+                                      pack=layout.pack, decoder_seq_len=layout.decoder_seq_len)
+  common = dict(transform=layout.transform, tokenizer=tokenizer, text_fields=layout.text_fields,
+                seeded=layout.seeded, process_index=jax.process_index(), process_count=jax.process_count())
   train = pipeline.build(sources.open_split(spec, "train"), config=train_cfg, **common)
   eval_cfg = dataclasses.replace(train_cfg, shuffle=False, num_epochs=1, drop_remainder=False)
   validation = sources.open_split(spec, "validation")
@@ -54,25 +51,23 @@ def pipelines(config, spec: sources.DatasetSpec, tokenizer, seq_len: int):
 
 def run(config, workdir: str) -> loop.Result:
   settings.prepare_workdir(workdir, config)
+  recipe = recipes.recipe(config.objective)
   spec = data_spec(config.data)
   tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
   model_cfg = model_config(config, tokenizer.vocab_size)
   if config.data.seq_len > model_cfg.max_len:
     raise settings.ConfigError(f"data.seq_len={config.data.seq_len} exceeds model.max_len={model_cfg.max_len}.")
-  if config.objective not in OBJECTIVES:
-    raise settings.ConfigError(f"Unknown objective {config.objective!r}; expected one of {sorted(OBJECTIVES)}.")
-  model = Decoder(model_cfg)
+  layout = recipe.layout(config, sources.schema_of(spec.name), tokenizer)
+  model = recipe.model(model_cfg)
   loop_cfg = settings.section(loop.LoopConfig, config.train, "train")
   optimizer, schedule = optimizers.make_optimizer(
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), loop_cfg.steps)
   mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
-  train_data, eval_data = pipelines(config, spec, tokenizer, config.data.seq_len)
-  make_loss, make_eval_loss = OBJECTIVES[config.objective]
-  z_loss = config.get("z_loss", 0.0)
-  example = jnp.ones((1, config.data.seq_len), jnp.int32)
+  train_data, eval_data = pipelines(config, spec, tokenizer, layout)
+  loss_fn, eval_loss_fn = recipe.losses(model, config, tokenizer)
   logging.info("Pretraining %s on %s with %s; workdir %s.", config.objective, spec.name, model_cfg, workdir)
   return loop.train(
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
-      init_params=lambda rng: model.init(rng, example)["params"], optimizer=optimizer, schedule=schedule,
-      loss_fn=make_loss(model, z_loss), eval_loss_fn=make_eval_loss(model, z_loss),
-      train_data=train_data, eval_data=eval_data, global_batch_rows=config.data.batch_size)
+      init_params=recipe.init_params(model, config.data.seq_len, layout.decoder_seq_len), optimizer=optimizer,
+      schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data, eval_data=eval_data,
+      global_batch_rows=config.data.batch_size)

@@ -11,13 +11,11 @@ from typing import Any
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import ml_collections
 
 from lm import settings
 from lm.data import corpus, tokenizer as tokenizer_lib
-from lm.models.transformer import Decoder
-from lm.training import checkpoint, pretrain
+from lm.training import checkpoint, pretrain, recipes
 
 
 @dataclasses.dataclass
@@ -25,7 +23,7 @@ class Run:
   workdir: str
   config: ml_collections.ConfigDict
   tokenizer: tokenizer_lib.Tokenizer
-  model: Decoder
+  model: Any  # Decoder, BertModel or EncoderDecoder, by the run's objective
   params: Any
   step: int
 
@@ -35,9 +33,9 @@ def load(workdir: str, step: int | None = None) -> Run:
   config = ml_collections.ConfigDict(settings.load_run_config(workdir))
   spec = pretrain.data_spec(config.data)
   tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
-  model = Decoder(pretrain.model_config(config, tokenizer.vocab_size))
-  example = jnp.ones((1, 8), jnp.int32)
-  abstract = nn.unbox(jax.eval_shape(lambda: model.init(jax.random.key(0), example)["params"]))
+  recipe = recipes.recipe(config.get("objective", "causal"))
+  model = recipe.model(pretrain.model_config(config, tokenizer.vocab_size))
+  abstract = nn.unbox(jax.eval_shape(lambda: recipe.init_params(model, 8, 8)(jax.random.key(0))))
   directory = os.path.join(workdir, "checkpoints")
   mngr = checkpoint.manager(directory, async_save=False)
   step = mngr.latest_step() if step is None else step

@@ -94,3 +94,8 @@ def test_bad_model_files(tmp_path):
   junk.write_bytes(b"not a model")
   with pytest.raises(ValueError, match="junk.model: not a SentencePiece model"):
     tokenizer_lib.Tokenizer.from_file(str(junk))
+
+
+def test_too_small_a_vocabulary_is_a_clear_error():
+  with pytest.raises(ValueError, match=r"tokenizer.vocab_size=100 is too small"):
+    tokenizer_lib.train(corpus(200), vocab_size=100, num_sentinels=8)

@@ -22,6 +22,7 @@ from lm.data.world.sentiment import review
 from lm.data.world.tokens import render
 from lm.data.world.translation import translation_pair
 
+_SEGMENT_SENTENCES = 3  # longest NSP segment, in sentences
 _PAIRS_PER_DOCUMENT = 3  # sentence pairs cut from one document
 _SENTENCES_PER_DOCUMENT = 4  # NER sentences cut from one document
 
@@ -43,6 +44,13 @@ def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
     yield {"text": doc.text()}
 
 
+def _span(sentences: list, start: int, rng: random.Random) -> tuple[str, int]:
+  """1 to 3 consecutive sentences from `start` (BERT's NSP segments are text spans, not single
+  sentences: several sentences carry enough topic and entity cues to judge continuity)."""
+  end = min(start + rng.randint(1, _SEGMENT_SENTENCES), len(sentences))
+  return " ".join(render(s) for s in sentences[start:end]), end
+
+
 def _sentence_pairs(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
   docs = _documents(world, config, "sentence_pairs", split)
   rng = random.Random(f"{config.seed}/sentence_pairs/{split}/choices")
@@ -53,12 +61,15 @@ def _sentence_pairs(world: World, config: WorldConfig, split: str) -> Iterator[d
       continue
     for k in sorted(rng.sample(range(len(sentences) - 1),
                                min(_PAIRS_PER_DOCUMENT, len(sentences) - 1))):
+      a, end = _span(sentences[:-1], k, rng)  # leave at least one sentence for a true next segment
       is_next = rng.random() < 0.5
-      b = sentences[k + 1] if is_next else rng.choice(previous)
-      if b == sentences[k]:
+      if is_next:
+        b, _ = _span(sentences, end, rng)
+      else:
+        b, _ = _span(previous, rng.randrange(len(previous)), rng)
+      if a == b:
         continue  # e.g. two identical list lines: no signal either way
-      yield {"sentence_a": render(sentences[k]), "sentence_b": render(b),
-             "is_next": int(is_next)}
+      yield {"sentence_a": a, "sentence_b": b, "is_next": int(is_next)}
     previous = sentences
 
 
