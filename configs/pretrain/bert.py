@@ -33,5 +33,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.bert.nsp_weight = 1.0                   # weight of the next-sentence loss (0 disables it)
   c.optimizer.learning_rate = 2e-3 if preset == "tiny" else c.optimizer.learning_rate
   c.optimizer.b2 = 0.98                     # BERT/RoBERTa's setting
+  if preset == "tiny":
+    # NSP needs cross-segment matching, which a tiny model only finds after ~700 steps of joint training.
+    c.train.steps, c.train.eval_every, c.train.checkpoint_every = 2500, 500, 500
   c.optimizer.weight_decay = 0.01
   return c

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from lm.models import layers
 from lm.models.config import ModelConfig
-from lm.models.transformer import Embedder, Stack
+from lm.models.transformer import Embedder, Stack, default_segments_and_positions
 
 
 class BertModel(nn.Module):
@@ -29,10 +29,7 @@ class BertModel(nn.Module):
   def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, token_types_BxT=None,
                deterministic: bool = True):
     c = self.config
-    if segment_ids_BxT is None:
-      segment_ids_BxT = jnp.ones_like(tokens_BxT)
-    if positions_BxT is None:
-      positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
+    segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     embedder = Embedder(c, name="embedder")
     x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
     if token_types_BxT is not None:

@@ -13,15 +13,7 @@ import jax.numpy as jnp
 
 from lm.models import layers
 from lm.models.config import ModelConfig
-from lm.models.transformer import Embedder, Stack
-
-
-def _defaults(tokens_BxT, segment_ids_BxT, positions_BxT):
-  if segment_ids_BxT is None:
-    segment_ids_BxT = jnp.ones_like(tokens_BxT)
-  if positions_BxT is None:
-    positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
-  return segment_ids_BxT, positions_BxT
+from lm.models.transformer import Embedder, Stack, default_segments_and_positions
 
 
 class EncoderDecoder(nn.Module):
@@ -40,7 +32,7 @@ class EncoderDecoder(nn.Module):
 
   def encode(self, inputs_BxS, segment_ids_BxS=None, positions_BxS=None, deterministic: bool = True):
     """Encoder output [B, S, D]."""
-    segment_ids_BxS, positions_BxS = _defaults(inputs_BxS, segment_ids_BxS, positions_BxS)
+    segment_ids_BxS, positions_BxS = default_segments_and_positions(inputs_BxS, segment_ids_BxS, positions_BxS)
     x_BxSxD = self.dropout(self.embedder.embed(inputs_BxS, positions_BxS), deterministic=deterministic)
     return self.encoder_norm(self.encoder(x_BxSxD, segment_ids_BxS, positions_BxS, deterministic))
 
@@ -54,8 +46,8 @@ class EncoderDecoder(nn.Module):
 
   def __call__(self, inputs_BxS, segment_ids_BxS, positions_BxS, decoder_inputs_BxT, decoder_segment_ids_BxT=None,
                decoder_positions_BxT=None, *, deterministic: bool = True):
-    segment_ids_BxS, positions_BxS = _defaults(inputs_BxS, segment_ids_BxS, positions_BxS)
-    decoder_segment_ids_BxT, decoder_positions_BxT = _defaults(decoder_inputs_BxT, decoder_segment_ids_BxT,
+    segment_ids_BxS, positions_BxS = default_segments_and_positions(inputs_BxS, segment_ids_BxS, positions_BxS)
+    decoder_segment_ids_BxT, decoder_positions_BxT = default_segments_and_positions(decoder_inputs_BxT, decoder_segment_ids_BxT,
                                                                decoder_positions_BxT)
     encoded_BxSxD = self.encode(inputs_BxS, segment_ids_BxS, positions_BxS, deterministic)
     return self.decode_step(decoder_inputs_BxT, decoder_segment_ids_BxT, decoder_positions_BxT, encoded_BxSxD,

@@ -92,6 +92,15 @@ class Stack(nn.Module):
     return x_BxTxD
 
 
+def default_segments_and_positions(tokens_BxT, segment_ids_BxT=None, positions_BxT=None):
+  """One segment and positions 0..T-1 when the caller gives none (unpacked, unpadded input)."""
+  if segment_ids_BxT is None:
+    segment_ids_BxT = jnp.ones_like(tokens_BxT)
+  if positions_BxT is None:
+    positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
+  return segment_ids_BxT, positions_BxT
+
+
 class Embedder(nn.Module):
   """Token (+ learned position) embeddings in, tied or separate output projection to logits."""
 
@@ -137,10 +146,7 @@ class Decoder(nn.Module):
   def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
                return_hidden: bool = False):
     c = self.config
-    if segment_ids_BxT is None:
-      segment_ids_BxT = jnp.ones_like(tokens_BxT)
-    if positions_BxT is None:
-      positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
+    segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     embedder = Embedder(c, name="embedder")
     x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
     x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(x_BxTxD)
