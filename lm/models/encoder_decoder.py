@@ -47,8 +47,8 @@ class EncoderDecoder(nn.Module):
   def __call__(self, inputs_BxS, segment_ids_BxS, positions_BxS, decoder_inputs_BxT, decoder_segment_ids_BxT=None,
                decoder_positions_BxT=None, *, deterministic: bool = True):
     segment_ids_BxS, positions_BxS = default_segments_and_positions(inputs_BxS, segment_ids_BxS, positions_BxS)
-    decoder_segment_ids_BxT, decoder_positions_BxT = default_segments_and_positions(decoder_inputs_BxT, decoder_segment_ids_BxT,
-                                                               decoder_positions_BxT)
+    decoder_segment_ids_BxT, decoder_positions_BxT = default_segments_and_positions(
+        decoder_inputs_BxT, decoder_segment_ids_BxT, decoder_positions_BxT)
     encoded_BxSxD = self.encode(inputs_BxS, segment_ids_BxS, positions_BxS, deterministic)
     return self.decode_step(decoder_inputs_BxT, decoder_segment_ids_BxT, decoder_positions_BxT, encoded_BxSxD,
                             segment_ids_BxS, deterministic)
