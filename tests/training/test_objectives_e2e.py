@@ -98,3 +98,18 @@ def test_bert_learns_next_sentence_prediction_and_masked_lm(data_dir, tmp_path):
   assert final["nsp_accuracy"] > 0.8, final
   # 8 words per topic: knowing the topic from context beats the 1/32 of guessing among all words.
   assert final["mlm_accuracy"] > 0.15, final
+
+
+def test_bert_resumes_exactly(text_files, data_dir, tmp_path):
+  """Dynamic masking comes from the step's RNG, so a resumed run sees the same masks."""
+  def config(steps):
+    c = config_for("bert.py", text_files, data_dir, steps=steps, eval_every=20, checkpoint_every=10)
+    c.bert.nsp_weight = 0.0
+    return c
+
+  straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+  pretrain.run(config(20), straight)
+  pretrain.run(config(10), resumed)
+  pretrain.run(config(20), resumed)
+  for ours, theirs in zip(rows(resumed, "train"), rows(straight, "train"), strict=True):
+    assert ours["step"] == theirs["step"] and ours["mlm_loss"] == pytest.approx(theirs["mlm_loss"], rel=1e-5)
