@@ -53,7 +53,7 @@ def load_tokenizer(config: TokenizerConfig, data_spec: sources.DatasetSpec) -> t
     return tokenizer_lib.Tokenizer.from_file(config.model_file)
   specs = [dataclasses.replace(data_spec, name=name) for name in config.datasets]
   # The builder config names encode the world settings or the files' content digest.
-  key = {"datasets": [f"{s.name}:{sources.builder(s).builder_config.name}" for s in specs],
+  key = {"datasets": [f"{s.name}:{getattr(sources.builder(s).builder_config, 'name', '')}" for s in specs],
          "sample": config.sample_per_dataset, "seed": config.seed}
   return tokenizer_lib.cached(
       key, lambda: sample_texts(specs, config.sample_per_dataset, config.seed), data_spec.data_dir,
