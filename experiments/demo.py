@@ -15,7 +15,6 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
 
 from experiments import cli
@@ -61,9 +60,8 @@ def main(argv):
     spec = pretrain.data_spec(config.data)
     start = time.time()
     tok = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
-    log_probs = unigram.fit((tok.encode(r["text"]) for r in sources.open_split(spec, "train")), tok.vocab_size, tok.eos_id)
-    baseline = unigram.perplexity(log_probs, (tok.encode(r["text"]) for r in sources.open_split(spec, "validation")),
-                                  tok.eos_id)
+    baseline = unigram.baseline(tok, (r["text"] for r in sources.open_split(spec, "train")),
+                                (r["text"] for r in sources.open_split(spec, "validation")))
     print(f"\n== Tokenizer: {tok.vocab_size} pieces ({time.time() - start:.1f}s); "
           f"unigram perplexity of world/text validation: {baseline:.1f}")
 
@@ -77,14 +75,11 @@ def main(argv):
           f"({ppl / baseline:.1%} of the baseline)")
 
     run = runs.load(_WORKDIR.value)
-    ids = [[tok.bos_id] + tok.encode(p) for p in PROMPTS]
-    tokens, mask = decode.left_pad(ids, tok.pad_id)
-    out, lengths = decode.generate(run.model, run.params, jnp.asarray(tokens), jnp.asarray(mask), jax.random.key(0),
-                                   config=decode.SamplingConfig(max_new_tokens=48, temperature=0.7, top_k=40),
-                                   eos_id=tok.eos_id, pad_id=tok.pad_id)
+    texts = decode.sample_texts(run.model, run.params, tok, PROMPTS,
+                                decode.SamplingConfig(max_new_tokens=48, temperature=0.7, top_k=40), jax.random.key(0))
   print("\n== Samples (temperature 0.7, top-k 40)")
-  for prompt, prompt_ids, row, n in zip(PROMPTS, ids, jax.device_get(out), jax.device_get(lengths)):
-    print(f"-> {prompt}{decode.continuation_text(tok, prompt_ids, row[:n])}")
+  for prompt, text in zip(PROMPTS, texts):
+    print(f"-> {prompt}{text}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
 
 from experiments import cli
@@ -33,17 +32,14 @@ def main(argv):
     run = runs.load(_WORKDIR.value, _STEP.value)
     tok = run.tokenizer
     prompts = [p for p in _PROMPT.value for _ in range(_NUM.value)]
-    ids = [[tok.bos_id] + tok.encode(p) for p in prompts]
-    if max(len(x) for x in ids) + _MAX_NEW.value > run.model.config.max_len:
+    longest = max(len(tok.encode(p)) for p in prompts) + 1
+    if longest + _MAX_NEW.value > run.model.config.max_len:
       raise ValueError(f"Prompt plus --max_new_tokens exceeds the model's max_len={run.model.config.max_len}.")
-    tokens, mask = decode.left_pad(ids, tok.pad_id)
     config = decode.SamplingConfig(max_new_tokens=_MAX_NEW.value, temperature=_TEMPERATURE.value,
                                    top_k=_TOP_K.value, top_p=_TOP_P.value)
-    out, lengths = decode.generate(run.model, run.params, jnp.asarray(tokens), jnp.asarray(mask),
-                                   jax.random.key(_SEED.value), config=config, eos_id=tok.eos_id, pad_id=tok.pad_id)
+    texts = decode.sample_texts(run.model, run.params, tok, prompts, config, jax.random.key(_SEED.value))
   print(f"# {run.workdir} at step {run.step}")
-  for prompt, prompt_ids, row, n in zip(prompts, ids, jax.device_get(out), jax.device_get(lengths)):
-    text = decode.continuation_text(tok, prompt_ids, row[:n])
+  for prompt, text in zip(prompts, texts):
     print(f"--- {prompt!r}\n{prompt}{text}")
 
 

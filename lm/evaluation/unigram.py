@@ -28,3 +28,9 @@ def perplexity(log_probs: np.ndarray, docs: Iterable[Sequence[int]], eos_id: int
     nll -= float(log_probs[ids].sum())
     n += len(ids)
   return float(np.exp(nll / n))
+
+
+def baseline(tokenizer, train_texts: Iterable[str], eval_texts: Iterable[str]) -> float:
+  """Perplexity of `eval_texts` under the smoothed unigram model of `train_texts`, in `tokenizer`'s pieces."""
+  log_probs = fit((tokenizer.encode(t) for t in train_texts), tokenizer.vocab_size, tokenizer.eos_id)
+  return perplexity(log_probs, (tokenizer.encode(t) for t in eval_texts), tokenizer.eos_id)

@@ -45,23 +45,12 @@ def lm_metrics(logits_BxTxV, targets_BxT, weights_BxT, z_loss: float) -> tuple[j
   return loss, metrics
 
 
-def make_loss(model, z_loss: float = 0.0) -> LossFn:
-  """The causal-LM loss of a `Decoder`; dropout is active (a training loss)."""
+def make_loss(model, z_loss: float = 0.0, *, train: bool = True) -> LossFn:
+  """The causal-LM loss of a `Decoder`; dropout is active only when `train`."""
 
   def loss_fn(params, batch, rng):
     logits_BxTxV = model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"],
-                               deterministic=False, rngs={"dropout": rng})
-    return lm_metrics(logits_BxTxV, batch["targets"], batch["weights"], z_loss)
-
-  return loss_fn
-
-
-def make_eval_loss(model, z_loss: float = 0.0) -> LossFn:
-  """As `make_loss`, without dropout."""
-
-  def loss_fn(params, batch, rng):
-    del rng
-    logits_BxTxV = model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"])
+                               deterministic=not train, rngs={"dropout": rng} if train else None)
     return lm_metrics(logits_BxTxV, batch["targets"], batch["weights"], z_loss)
 
   return loss_fn

@@ -122,3 +122,14 @@ def continuation_text(tokenizer, prompt_ids: Sequence[int], new_ids: Sequence[in
   new = [int(t) for t in new_ids if int(t) not in drop]
   prompt = [int(t) for t in prompt_ids]
   return tokenizer.decode(prompt + new)[len(tokenizer.decode(prompt)):]
+
+
+def sample_texts(model, params, tokenizer, prompts: Sequence[str], config: SamplingConfig,
+                 rng: jax.Array) -> list[str]:
+  """Continuations of text `prompts` (each after bos), decoded as they read after the prompt."""
+  ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
+  tokens, mask = left_pad(ids, tokenizer.pad_id)
+  out, lengths = generate(model, params, jnp.asarray(tokens), jnp.asarray(mask), rng, config=config,
+                          eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
+  return [continuation_text(tokenizer, prompt_ids, row[:n])
+          for prompt_ids, row, n in zip(ids, jax.device_get(out), jax.device_get(lengths))]

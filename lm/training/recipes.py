@@ -54,7 +54,7 @@ def _causal_layout(config, schema, tok):
 
 def _causal_losses(model, config, tok):
   z = config.get("z_loss", 0.0)
-  return causal.make_loss(model, z), causal.make_eval_loss(model, z)
+  return causal.make_loss(model, z), causal.make_loss(model, z, train=False)
 
 
 def _decoder_init(model, seq_len, decoder_len):

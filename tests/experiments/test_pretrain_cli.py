@@ -34,9 +34,8 @@ def test_pretraining_learns_and_beats_the_unigram_baseline(pretrained, world_dat
   assert train[-1]["loss"] < train[0]["loss"] - 1.5, (train[0]["loss"], train[-1]["loss"])
   spec = sources.DatasetSpec("world/text", world_data_dir, world=world.WorldConfig(scale=SMALL_WORLD))
   tok = corpus.load_tokenizer(corpus.TokenizerConfig(), spec)
-  log_probs = unigram.fit((tok.encode(r["text"]) for r in sources.open_split(spec, "train")), tok.vocab_size, tok.eos_id)
-  baseline = unigram.perplexity(log_probs, (tok.encode(r["text"]) for r in sources.open_split(spec, "validation")),
-                                tok.eos_id)
+  baseline = unigram.baseline(tok, (r["text"] for r in sources.open_split(spec, "train")),
+                              (r["text"] for r in sources.open_split(spec, "validation")))
   assert evals[-1]["perplexity"] < 0.5 * baseline, (evals[-1]["perplexity"], baseline)
 
 

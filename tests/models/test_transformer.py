@@ -104,7 +104,7 @@ def test_golden_loss_on_a_fixed_seed():
   x = tokens(b=2, t=9)
   batch = {"inputs": x[:, :-1], "targets": x[:, 1:], "weights": jnp.ones((2, 8)).at[1, 6:].set(0),
            "segment_ids": jnp.ones((2, 8), jnp.int32), "positions": jnp.tile(jnp.arange(8), (2, 1))}
-  loss, metrics = jax.jit(causal.make_eval_loss(model))(params, batch, None)
+  loss, metrics = jax.jit(causal.make_loss(model, train=False))(params, batch, None)
   # ln(61) = 4.1109: a fresh model is close to uniform over the vocabulary.
   np.testing.assert_allclose(float(loss), GOLDEN_LOSS, rtol=1e-5)
   assert float(metrics["weight"]) == 14.0

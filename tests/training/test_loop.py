@@ -5,7 +5,6 @@ import os
 import signal
 import stat
 
-import jax
 import pytest
 
 from lm import settings
