@@ -48,15 +48,18 @@ def to_dict(config) -> dict:
   return json.loads(config.to_json_best_effort()) if hasattr(config, "to_json_best_effort") else dict(config)
 
 
+def write_json(path: str, payload: dict) -> None:
+  """Writes `payload` to `path` atomically: a crash never leaves half a file."""
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(payload, f, indent=2, sort_keys=True)
+  os.replace(path + ".tmp", path)
+
+
 def prepare_workdir(workdir: str, config) -> None:
   """Creates `workdir` and writes `config.json`; a clear error if it cannot be written."""
   try:
     os.makedirs(workdir, exist_ok=True)
-    path = os.path.join(workdir, "config.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-      json.dump(to_dict(config), f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_json(os.path.join(workdir, "config.json"), to_dict(config))
   except OSError as e:
     raise ConfigError(f"Cannot write to --workdir={workdir}: {e.strerror}. Choose a writable directory.") from None
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import tensorflow_datasets as tfds
 
 from lm.data import builders, catalog, schemas, world
@@ -117,3 +118,35 @@ def open_split(spec: DatasetSpec, split: str) -> Sequence[dict[str, Any]]:
   if len(source) == 0:
     raise ValueError(f"Dataset {spec.name!r}, split {split!r} is empty.")
   return _Decoded(source, entry, f"{spec.name}:{split}")
+
+
+class Subset(Sequence):
+  """Records `indices` of `source`, in that order (label budgets, evaluation caps)."""
+
+  def __init__(self, source: Sequence, indices: Sequence[int]):
+    self._source, self._indices = source, [int(i) for i in indices]
+
+  def __len__(self) -> int:
+    return len(self._indices)
+
+  def __getitem__(self, index: int) -> dict[str, Any]:
+    return self._source[self._indices[index]]
+
+  def __repr__(self) -> str:
+    return f"Subset({self._source!r}, {len(self)} records)"
+
+
+def sample(source: Sequence, n: int, seed: int) -> Sequence:
+  """`n` records of `source` drawn without replacement by `seed` (all of them if n is 0 or too big).
+
+  Nested: with the same seed, the first 50 of a 200-record sample are the 50-record sample, so
+  label budgets of one study grow by adding examples, never by swapping them.
+  """
+  if not n or n >= len(source):
+    return source
+  return Subset(source, np.random.default_rng(seed).permutation(len(source))[:n])
+
+
+def head(source: Sequence, n: int) -> Sequence:
+  """The first `n` records (all if n is 0): a fixed evaluation set."""
+  return source if not n or n >= len(source) else Subset(source, range(n))

@@ -73,6 +73,11 @@ class Tokenizer:
     self.__init__(state["proto"], state["where"])
 
   @property
+  def proto(self) -> bytes:
+    """The serialized SentencePiece model (what `from_file` reads)."""
+    return self._proto
+
+  @property
   def vocab_size(self) -> int:
     return self._sp.vocab_size()
 

@@ -1,7 +1,7 @@
 """Example transforms: one tokenized record -> the features an objective trains on.
 
 Each returns equal-length 1-D int32 arrays (see `lm.data.pipeline`); the pipeline splits, packs or
-pads them. Objectives for later stages add their transforms here.
+pads them. Fine-tuning tasks' transforms are in `lm.data.supervised`.
 """
 
 from __future__ import annotations
@@ -78,34 +78,5 @@ def span_corruption(*, inputs_length: int, noise_density: float, mean_span_lengt
       rows.append({"inputs": inputs, "decoder_inputs": np.concatenate([[bos_id], targets[:-1]]).astype(np.int32),
                    "decoder_targets": targets, "decoder_weights": np.ones_like(targets)})
     return rows
-
-  return transform
-
-
-# The documented instruction template: the model sees the prompt after "### Instruction:" and learns
-# to continue after "### Response:". Only response tokens (and the closing eos) carry loss weight.
-PROMPT_TEMPLATE = "### Instruction:\n{prompt}\n\n### Response:\n"
-
-
-def instruction(tokenizer, template: str = PROMPT_TEMPLATE, max_prompt_tokens: int | None = None):
-  """Instruction tuning: `[bos] template(prompt) response [eos]`, loss on the response only.
-
-  Weights are per token, so the loss stays response-only when examples are packed. A prompt
-  longer than `max_prompt_tokens` keeps its last tokens (the question usually comes last) and the
-  example is flagged with `prompt_truncated` = 1 on its first position (summed by the loss).
-  """
-
-  def transform(record: Features) -> Features:
-    prompt = tokenizer.encode(template.format(prompt=record["prompt"]))
-    truncated = max_prompt_tokens is not None and len(prompt) > max_prompt_tokens
-    if truncated:
-      prompt = prompt[-max_prompt_tokens:]
-    response = tokenizer.encode(record["response"])
-    ids = np.asarray([tokenizer.bos_id, *prompt, *response, tokenizer.eos_id], np.int32)
-    weights = np.zeros(len(ids) - 1, np.int32)
-    weights[len(prompt):] = 1  # targets from the first response token through eos
-    flags = np.zeros(len(ids) - 1, np.int32)
-    flags[0] = int(truncated)
-    return {"inputs": ids[:-1], "targets": ids[1:], "weights": weights, "prompt_truncated": flags}
 
   return transform

@@ -15,10 +15,12 @@ from lm.models.transformer import Embedder, Stack, default_segments_and_position
 
 
 class BertModel(nn.Module):
-  """Encoder + heads. Returns `{"mlm_logits": [B, T, V], "cls_logits": [B, C], "hidden": [B, T, D]}`.
+  """Encoder + heads. Returns `{"mlm_logits": [B, T, V], "cls_logits": [B, C], "pooled": [B, D], "hidden": [B, T, D]}`.
 
-  `token_types_BxT` (0 for the first segment, 1 for the second) adds BERT's segment embedding.
-  The MLM head is tied to the input embedding; the classification head reads position 0 ([CLS]).
+  `token_types_BxT` (0 for the first segment, 1 for the second; all 0 when not given) adds BERT's
+  segment embedding, which therefore exists whatever the pretraining data, so every BERT
+  checkpoint has the same parameters. The MLM head is tied to the input embedding; the
+  classification head reads the pooled position 0 ([CLS]).
   """
 
   config: ModelConfig
@@ -32,9 +34,10 @@ class BertModel(nn.Module):
     segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     embedder = Embedder(c, name="embedder")
     x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
-    if token_types_BxT is not None:
-      x_BxTxD = x_BxTxD + nn.Embed(self.num_token_types, c.d_model, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
-                                   embedding_init=layers.init(c, "classes", "embed"), name="token_types")(token_types_BxT)
+    if token_types_BxT is None:
+      token_types_BxT = jnp.zeros_like(tokens_BxT)
+    x_BxTxD = x_BxTxD + nn.Embed(self.num_token_types, c.d_model, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                                 embedding_init=layers.init(c, "classes", "embed"), name="token_types")(token_types_BxT)
     x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(x_BxTxD)
     x_BxTxD = Stack(c, causal=False, name="stack")(x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
     hidden_BxTxD = layers.Norm(c, name="final_norm")(x_BxTxD)
@@ -47,4 +50,4 @@ class BertModel(nn.Module):
     mlm_logits_BxTxV = embedder.logits(h_BxTxD).astype(jnp.float32) + mlm_bias
     pooled_BxD = jnp.tanh(dense(c.d_model, ("embed", "mlp"), "pooler")(hidden_BxTxD[:, 0]))
     cls_logits_BxC = dense(self.num_classes, ("embed", "classes"), "classifier")(pooled_BxD).astype(jnp.float32)
-    return {"mlm_logits": mlm_logits_BxTxV, "cls_logits": cls_logits_BxC, "hidden": hidden_BxTxD}
+    return {"mlm_logits": mlm_logits_BxTxV, "cls_logits": cls_logits_BxC, "pooled": pooled_BxD, "hidden": hidden_BxTxD}

@@ -74,6 +74,26 @@ def generate(model, params, prompt_BxP: jax.Array, prompt_mask_BxP: jax.Array, r
                                           positions_BxP, mutable=["cache"])
   next_position_B = positions_BxP[:, -1] + 1
 
+  def step(cache, token_B, i):
+    logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, token_B[:, None],
+                                            jnp.ones((b, 1), jnp.int32), (next_position_B + i)[:, None],
+                                            mutable=["cache"])
+    return variables["cache"], logits_Bx1xV[:, -1]
+
+  return sample_loop(step, variables["cache"], logits_BxPxV[:, -1], rng, config=config, eos_id=eos_id,
+                     pad_id=pad_id)
+
+
+def sample_loop(step, cache, logits_BxV: jax.Array, rng: jax.Array, *, config: SamplingConfig, eos_id: int,
+                pad_id: int):
+  """The token loop shared by decoder and encoder-decoder generation (a `lax.while_loop`).
+
+  `step(cache, token_B, i) -> (cache, logits_BxV)` feeds the i-th sampled token; `logits_BxV`
+  are the logits for the first one. Stops when every row has emitted eos (if
+  `config.stop_at_eos`) or after `config.max_new_tokens`. Returns `(tokens_BxN, lengths_B)`.
+  """
+  b, n = logits_BxV.shape[0], config.max_new_tokens
+
   def body(carry):
     i, cache, logits_BxV, out_BxN, done_B, rng = carry
     rng, key = jax.random.split(rng)
@@ -81,16 +101,14 @@ def generate(model, params, prompt_BxP: jax.Array, prompt_mask_BxP: jax.Array, r
     out_BxN = out_BxN.at[:, i].set(token_B)
     if config.stop_at_eos:
       done_B = done_B | (token_B == eos_id)
-    logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, token_B[:, None],
-                                            jnp.ones((b, 1), jnp.int32), (next_position_B + i)[:, None],
-                                            mutable=["cache"])
-    return i + 1, variables["cache"], logits_Bx1xV[:, -1], out_BxN, done_B, rng
+    cache, logits_BxV = step(cache, token_B, i)
+    return i + 1, cache, logits_BxV, out_BxN, done_B, rng
 
   def cond(carry):
     i, *_, done_B, _ = carry
     return (i < n) & ~jnp.all(done_B)
 
-  init = (jnp.zeros((), jnp.int32), variables["cache"], logits_BxPxV[:, -1], jnp.full((b, n), pad_id, jnp.int32),
+  init = (jnp.zeros((), jnp.int32), cache, logits_BxV, jnp.full((b, n), pad_id, jnp.int32),
           jnp.zeros((b,), jnp.bool_), rng)
   _, _, _, out_BxN, _, _ = jax.lax.while_loop(cond, body, init)
   produced_BxN = out_BxN != pad_id
@@ -124,12 +142,33 @@ def continuation_text(tokenizer, prompt_ids: Sequence[int], new_ids: Sequence[in
   return tokenizer.decode(prompt + new)[len(tokenizer.decode(prompt)):]
 
 
+def _round_up(n: int, multiple: int) -> int:
+  return -(-n // multiple) * multiple
+
+
+def complete(model, params, tokenizer, prompts: Sequence[Sequence[int]], config: SamplingConfig, rng: jax.Array, *,
+             batch_size: int = 0, length_multiple: int = 32) -> list[str]:
+  """Continuations of token `prompts` (bos included by the caller), as text read after the prompt.
+
+  Runs in batches of `batch_size` rows (0: all at once) padded to a multiple of
+  `length_multiple` columns, so a long evaluation compiles a handful of shapes, not one per batch.
+  """
+  prompts = [list(p) for p in prompts]
+  batch_size = batch_size or len(prompts)
+  texts = []
+  for start in range(0, len(prompts), batch_size):
+    chunk = prompts[start:start + batch_size]
+    rows = chunk + [[tokenizer.bos_id]] * (batch_size - len(chunk))  # filler rows keep the shape fixed
+    tokens, mask = left_pad(rows, tokenizer.pad_id, _round_up(max(map(len, rows)), length_multiple))
+    out, lengths = generate(model, params, jnp.asarray(tokens), jnp.asarray(mask), jax.random.fold_in(rng, start),
+                            config=config, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
+    out, lengths = jax.device_get((out, lengths))
+    texts += [continuation_text(tokenizer, ids, row[:n]) for ids, row, n in zip(chunk, out, lengths)]
+  return texts
+
+
 def sample_texts(model, params, tokenizer, prompts: Sequence[str], config: SamplingConfig,
                  rng: jax.Array) -> list[str]:
   """Continuations of text `prompts` (each after bos), decoded as they read after the prompt."""
   ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
-  tokens, mask = left_pad(ids, tokenizer.pad_id)
-  out, lengths = generate(model, params, jnp.asarray(tokens), jnp.asarray(mask), rng, config=config,
-                          eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
-  return [continuation_text(tokenizer, prompt_ids, row[:n])
-          for prompt_ids, row, n in zip(ids, jax.device_get(out), jax.device_get(lengths))]
+  return complete(model, params, tokenizer, ids, config, rng, length_multiple=1)

@@ -38,7 +38,10 @@ def _path(keypath) -> str:
   return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in keypath)
 
 
-def check_compatible(saved_metadata: Any, abstract: Any, where: str) -> None:
+RESUME_ADVICE = "Use the model config the checkpoint was trained with, or a fresh --workdir."
+
+
+def check_compatible(saved_metadata: Any, abstract: Any, where: str, advice: str = RESUME_ADVICE) -> None:
   """Raises `IncompatibleCheckpointError` naming the first parameters whose shapes disagree."""
   saved = {_path(p): tuple(getattr(m, "shape", ())) for p, m in jax.tree_util.tree_flatten_with_path(saved_metadata)[0]}
   wanted = {_path(p): tuple(a.shape) for p, a in jax.tree_util.tree_flatten_with_path(abstract)[0]}
@@ -52,8 +55,7 @@ def check_compatible(saved_metadata: Any, abstract: Any, where: str) -> None:
   if problems:
     shown = "\n  ".join(problems[:10])
     raise IncompatibleCheckpointError(
-        f"{where} does not fit the configured model ({len(problems)} problem(s)):\n  {shown}\n"
-        "Use the model config the checkpoint was trained with, or a fresh --workdir.")
+        f"{where} does not fit the configured model ({len(problems)} problem(s)):\n  {shown}\n{advice}")
 
 
 def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any, data_iterator=None) -> Any:
@@ -70,7 +72,8 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any, data_it
   return restored["state"]
 
 
-def restore_params(directory: str, abstract_params: Any, step: int | None = None) -> Any:
+def restore_params(directory: str, abstract_params: Any, step: int | None = None, *,
+                   advice: str = RESUME_ADVICE) -> Any:
   """Only the parameters of a run's checkpoint (for `init_from`, sampling, evaluation).
 
   Works whatever device layout the checkpoint was saved with: arrays are read onto one device,
@@ -82,7 +85,7 @@ def restore_params(directory: str, abstract_params: Any, step: int | None = None
     if step is None:
       raise FileNotFoundError(f"{directory}: no checkpoint found.")
     metadata = mngr.item_metadata(step)["state"]
-    check_compatible(metadata["params"], abstract_params, f"checkpoint {directory}/{step}")
+    check_compatible(metadata["params"], abstract_params, f"checkpoint {directory}/{step}", advice)
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata,
                           is_leaf=lambda m: hasattr(m, "shape"))

@@ -53,8 +53,14 @@ class Result:
   last_eval: dict[str, float]
 
 
+COUNT_SUFFIX = "_count"  # metrics named "*_count" (e.g. truncated_count) are totals: summed, not averaged
+
+
 def aggregate(metrics: list[dict[str, Any]]) -> dict[str, float]:
-  """Averages per-batch metrics, weighting by each batch's `weight` (e.g. target tokens) if present."""
+  """Averages per-batch metrics, weighting by each batch's `weight` (e.g. target tokens) if present.
+
+  `skipped` and `*_count` metrics are summed instead.
+  """
   if not metrics:
     return {}
   host = [{k: float(np.asarray(v)) for k, v in m.items()} for m in metrics]
@@ -66,8 +72,9 @@ def aggregate(metrics: list[dict[str, Any]]) -> dict[str, float]:
       continue
     values = np.asarray([m[key] for m in host])
     out[key] = float((values * weights).sum() / total) if total > 0 else float(values.mean())
-  if "skipped" in out:
-    out["skipped"] = float(sum(m.get("skipped", 0.0) for m in host))
+  for key in out:
+    if key == "skipped" or key.endswith(COUNT_SUFFIX):
+      out[key] = float(sum(m.get(key, 0.0) for m in host))
   if "nll" in out:
     out["perplexity"] = float(math.exp(min(out["nll"], 50.0)))
   return out
@@ -108,12 +115,14 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           init_params: Callable[[jax.Array], Any], optimizer: optax.GradientTransformation,
           schedule: optax.Schedule | None, loss_fn: Callable, eval_loss_fn: Callable | None,
           train_data, eval_data: Callable[[], Iterable[dict]] | None, global_batch_rows: int,
-          on_eval: Callable[[int, Any], dict[str, float] | None] | None = None) -> Result:
+          on_eval: Callable[[int, Any], dict[str, float] | None] | None = None,
+          warm_start: Callable[[Any], Any] | None = None) -> Result:
   """Runs (or resumes) training to `config.steps`.
 
   `train_data` is a grain IterDataset of numpy batches (this process's rows); `eval_data()`
   returns a fresh finite iterable of validation batches. `on_eval(step, params)` may add metrics
-  (for example generated samples' scores) to each evaluation.
+  (for example generated samples' scores) to each evaluation. `warm_start(params) -> params`
+  (e.g. restoring a pretrained backbone) is applied once, when the run starts from scratch.
   """
   os.makedirs(workdir, exist_ok=True)
   rng = jax.random.key(seed)
@@ -128,6 +137,8 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   else:
     start = 0
     state, _ = state_lib.create(init_params, optimizer, mesh, rng)
+    if warm_start is not None:
+      state = state.replace(params=warm_start(state.params))
   logging.info("Model: %s parameters.", f"{state_lib.count_params(state.params):,}")
 
   train_step = step_lib.make_train_step(loss_fn, optimizer, state_shardings=shardings, batch_sharding=batch_sharding,

@@ -15,7 +15,7 @@ from absl import logging
 from lm import settings
 from lm.data import corpus, pipeline, sources, world
 from lm.models.config import ModelConfig
-from lm.training import loop, optimizers, recipes, sharding
+from lm.training import loop, optimizers, recipes, sharding, transfer
 
 
 def data_spec(data) -> sources.DatasetSpec:
@@ -36,14 +36,18 @@ def model_config(config, vocab_size: int) -> ModelConfig:
                           vocab_size=vocab)
 
 
-def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.DataLayout):
-  """The training IterDataset and a factory of validation iterables for `layout`."""
+def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.DataLayout, train_source=None):
+  """The training IterDataset and a factory of validation iterables for `layout`.
+
+  `train_source` replaces the train split (e.g. a label-budget sample of it).
+  """
   data = config.data
   train_cfg = pipeline.PipelineConfig(seq_len=data.seq_len, batch_size=data.batch_size, seed=config.seed,
                                       pack=layout.pack, decoder_seq_len=layout.decoder_seq_len)
   common = dict(transform=layout.transform, tokenizer=tokenizer, text_fields=layout.text_fields,
                 seeded=layout.seeded, process_index=jax.process_index(), process_count=jax.process_count())
-  train = pipeline.build(sources.open_split(spec, "train"), config=train_cfg, **common)
+  train_source = sources.open_split(spec, "train") if train_source is None else train_source
+  train = pipeline.build(train_source, config=train_cfg, **common)
   eval_cfg = dataclasses.replace(train_cfg, shuffle=False, num_epochs=1, drop_remainder=False)
   validation = sources.open_split(spec, "validation")
   return train, lambda: pipeline.build(validation, config=eval_cfg, **common)
@@ -54,6 +58,7 @@ def run(config, workdir: str) -> loop.Result:
   recipe = recipes.recipe(config.objective)
   spec = data_spec(config.data)
   tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
+  transfer.save_tokenizer(tokenizer, workdir)
   model_cfg = model_config(config, tokenizer.vocab_size)
   if config.data.seq_len > model_cfg.max_len:
     raise settings.ConfigError(f"data.seq_len={config.data.seq_len} exceeds model.max_len={model_cfg.max_len}.")

@@ -58,7 +58,7 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
       grads, metrics = jax.lax.scan(accumulate, zeros, (jnp.arange(accum_steps), _microbatches(batch, accum_steps)))
       grads = jax.tree.map(lambda g: g / accum_steps, grads)
       weight = metrics.pop("weight", None)
-      metrics = jax.tree.map(jnp.mean, metrics)
+      metrics = {k: jnp.sum(v) if k.endswith("_count") else jnp.mean(v) for k, v in metrics.items()}
       if weight is not None:
         metrics["weight"] = jnp.sum(weight)
 

@@ -1,0 +1,62 @@
+"""Metrics of generated text: exact match (overall and per group) and corpus BLEU (sacrebleu)."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sacrebleu
+
+from lm.sampling import decode, seq2seq
+
+
+def normalize(text: str) -> str:
+  """Whitespace-insensitive comparison form: leading, trailing and repeated spaces do not count."""
+  return " ".join(text.split())
+
+
+def exact_match(predictions: Sequence[str], references: Sequence[str],
+                groups: Sequence[str] | None = None) -> dict[str, float]:
+  """`exact_match` over all items and `exact_match/<group>` per group (e.g. instruction family)."""
+  if len(predictions) != len(references):
+    raise ValueError(f"{len(predictions)} predictions but {len(references)} references.")
+  hits = [normalize(p) == normalize(r) for p, r in zip(predictions, references)]
+  out = {"exact_match": float(np.mean(hits)) if hits else 0.0}
+  by_group = collections.defaultdict(list)
+  for hit, group in zip(hits, groups or ()):
+    by_group[group].append(hit)
+  out.update({f"exact_match/{g}": float(np.mean(v)) for g, v in sorted(by_group.items())})
+  return out
+
+
+def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
+  """Corpus BLEU (sacrebleu defaults: 13a tokenisation, exponential smoothing), 0-100."""
+  return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+
+
+def translate(model, params, tokenizer, sources: Sequence[Sequence[int]], config: decode.SamplingConfig,
+              rng: jax.Array, *, batch_size: int, length_multiple: int = 32) -> list[str]:
+  """Encoder-decoder outputs for token `sources` (eos included by the caller), as text.
+
+  Fixed-shape batches as in `lm.sampling.decode.complete`; sources are right-padded.
+  """
+  texts = []
+  drop = {tokenizer.eos_id, tokenizer.pad_id}
+  for start in range(0, len(sources), batch_size):
+    chunk = [list(s) for s in sources[start:start + batch_size]]
+    width = -(-max(map(len, chunk)) // length_multiple) * length_multiple
+    tokens = np.full((batch_size, width), tokenizer.pad_id, np.int32)
+    mask = np.zeros((batch_size, width), bool)
+    for row, ids in enumerate(chunk):
+      tokens[row, :len(ids)], mask[row, :len(ids)] = ids, True
+    mask[len(chunk):, 0] = True  # filler rows: one visible token so attention has something to read
+    out, lengths = seq2seq.generate(model, params, jnp.asarray(tokens), jnp.asarray(mask),
+                                    jax.random.fold_in(rng, start), config=config, bos_id=tokenizer.bos_id,
+                                    eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
+    out, lengths = jax.device_get((out, lengths))
+    texts += [tokenizer.decode([t for t in row[:n] if int(t) not in drop]) for row, n in zip(out[:len(chunk)],
+                                                                                          lengths[:len(chunk)])]
+  return texts

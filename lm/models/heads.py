@@ -1,0 +1,62 @@
+"""Task heads on a pretrained-shaped backbone: sequence and token classification.
+
+Shapes: B batch, T length, D width, C classes.
+
+The backbone is the pretraining model itself (`BertModel` or `Decoder`), under the name
+`backbone`, so its parameters have exactly the layout of a pretraining checkpoint and
+`init_from` can restore them whole; only `head` is new. Unused pretraining heads (BERT's MLM
+projection) are dead code under jit and cost nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from lm.models import layers
+from lm.models.config import ModelConfig
+from lm.models.encoder import BertModel
+from lm.models.transformer import Decoder, default_segments_and_positions
+
+BACKBONES = ("encoder", "decoder")
+
+
+def last_token_index(segment_ids_BxT):
+  """Index [B] of each row's last non-padding position (0 for an all-padding row)."""
+  return jnp.maximum(jnp.sum(segment_ids_BxT > 0, axis=1) - 1, 0)
+
+
+class Classifier(nn.Module):
+  """Logits `[B, C]` (one label per sequence) or `[B, T, C]` (`per_token`), float32.
+
+  A sequence is read at BERT's pooled [CLS] (encoder) or at its last non-padding token
+  (decoder: the only position that has seen the whole input). Rows are unpacked: one example
+  per row, padding with segment id 0.
+  """
+
+  config: ModelConfig
+  num_classes: int
+  backbone: Literal["encoder", "decoder"] = "encoder"
+  per_token: bool = False
+
+  @nn.compact
+  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True):
+    c = self.config
+    if self.backbone not in BACKBONES:
+      raise ValueError(f"Classifier backbone must be one of {BACKBONES}, got {self.backbone!r}.")
+    segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
+    if self.backbone == "encoder":
+      outputs = BertModel(c, name="backbone")(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
+      hidden_BxTxD, pooled_BxD = outputs["hidden"], outputs["pooled"]
+    else:
+      hidden_BxTxD = Decoder(c, name="backbone")(tokens_BxT, segment_ids_BxT, positions_BxT,
+                                                 deterministic=deterministic, return_hidden=True)
+      last_B = last_token_index(segment_ids_BxT)
+      pooled_BxD = jnp.take_along_axis(hidden_BxTxD, last_B[:, None, None], axis=1)[:, 0]
+    features = hidden_BxTxD if self.per_token else pooled_BxD
+    features = nn.Dropout(c.dropout, deterministic=deterministic)(features)
+    head = nn.Dense(self.num_classes, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                    kernel_init=layers.init(c, "embed", "classes"), name="head")
+    return head(features).astype(jnp.float32)

@@ -1,0 +1,126 @@
+"""Fine-tuning as a library call: `run(config, workdir)` trains a task, optionally from a pretrained run.
+
+Same loop, step, checkpoints and resume as pretraining; what differs is the recipe
+(`lm.training.tasks`), the warm start from `config.init_from`, a label budget
+(`data.train_examples`), an optionally frozen backbone, and the task metric, measured on the
+validation split at every evaluation and on the test split at the end (`DIR/results.json`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import jax
+import optax
+from absl import logging
+
+from lm import settings
+from lm.data import corpus, sources
+from lm.training import loop, optimizers, pretrain, sharding, tasks, transfer
+
+RESULTS_FILE = "results.json"
+SAMPLES_FILE = "samples.jsonl"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+  validation_examples: int = 200   # validation records scored by the task metric at each evaluation (0 = all)
+  test_examples: int = 0           # test records scored at the end (0 = all)
+  batch_size: int = 64             # rows per prediction or generation batch
+  max_new_tokens: int = 48         # generation budget (instructions, translation), greedy
+  samples: int = 3                 # examples (input, reference, output) logged at each evaluation
+
+
+@dataclasses.dataclass
+class Result:
+  loop: loop.Result
+  test: dict[str, float]
+  seconds: float
+
+
+def _freeze_backbone(optimizer: optax.GradientTransformation, key: str) -> optax.GradientTransformation:
+  """Updates only the task's new heads: the backbone's gradients are dropped."""
+  if not key:
+    raise settings.ConfigError("adapt.freeze_backbone needs a task with new heads (sentiment, ner); this task "
+                               "trains the pretrained model itself.")
+  labels = lambda params: {k: "frozen" if k == key else "trained" for k in params}
+  return optax.multi_transform({"trained": optimizer, "frozen": optax.set_to_zero()}, labels)
+
+
+def _write_samples(workdir: str, step: int, split: str, examples: list[dict]) -> None:
+  with open(os.path.join(workdir, SAMPLES_FILE), "a", encoding="utf-8") as f:
+    for example in examples:
+      f.write(json.dumps({"step": step, "split": split, **example}, ensure_ascii=False) + "\n")
+
+
+def run(config, workdir: str) -> Result:
+  started = time.perf_counter()
+  task = tasks.task(config)
+  source = transfer.resolve(config.init_from) if config.init_from else None  # fail before writing anything
+  expected = tasks.PRETRAINED_BY[config.architecture]
+  if source is not None:
+    transfer.check_objective(source, expected, config.task, config.architecture)
+  settings.prepare_workdir(workdir, config)
+  spec = pretrain.data_spec(config.data)
+  schema = sources.schema_of(spec.name)
+  if schema != task.schema:
+    raise settings.ConfigError(f"task {config.task!r} trains on datasets of schema {task.schema!r}; "
+                               f"data.dataset={spec.name!r} has schema {schema!r}.")
+  tokenizer = source.tokenizer() if source is not None else None
+  if tokenizer is None:  # the pretrained run's own tokenizer when it saved one: ids must agree
+    tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
+  transfer.save_tokenizer(tokenizer, workdir)
+  model_cfg = pretrain.model_config(config, tokenizer.vocab_size)
+  if config.data.seq_len > model_cfg.max_len:
+    raise settings.ConfigError(f"data.seq_len={config.data.seq_len} exceeds model.max_len={model_cfg.max_len}.")
+  model = task.model(model_cfg, config)
+  layout = task.layout(config, tokenizer)
+  eval_cfg = settings.section(EvalConfig, config.eval, "eval")
+
+  train_source = sources.sample(sources.open_split(spec, "train"), config.data.train_examples, config.data.sample_seed)
+  validation = sources.head(sources.open_split(spec, "validation"), eval_cfg.validation_examples)
+  loop_cfg = settings.section(loop.LoopConfig, config.train, "train")
+  optimizer, schedule = optimizers.make_optimizer(
+      settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), loop_cfg.steps)
+  key = tasks.backbone_key(task)
+  if config.adapt.freeze_backbone:
+    optimizer = _freeze_backbone(optimizer, key)
+  mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
+  train_data, eval_data = pretrain.pipelines(config, spec, tokenizer, layout, train_source=train_source)
+  loss_fn, eval_loss_fn = task.losses(model, config)
+  evaluate = task.evaluator(model, config, tokenizer)
+
+  def on_eval(step, params):
+    metrics, examples = evaluate(params, validation)
+    _write_samples(workdir, step, "validation", examples)
+    for example in examples:
+      logging.info("step %d sample:\n  input: %s\n  reference: %s\n  output: %s", step, example["input"],
+                   example["reference"], example["output"])
+    return metrics
+
+  warm = None
+  if source is not None:
+    warm = transfer.warm_start(source, key, settings.to_dict(config.model))
+  logging.info("Fine-tuning %s (%s) on %s: %d training records, %s; workdir %s.", config.task, config.architecture,
+               spec.name, len(train_source), f"from {source.checkpoints}/{source.step}" if source else "from scratch",
+               workdir)
+  result = loop.train(
+      workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
+      init_params=tasks.init_params(model, config.architecture, config.data.seq_len, layout.decoder_seq_len),
+      optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data,
+      eval_data=eval_data, global_batch_rows=config.data.batch_size, on_eval=on_eval, warm_start=warm)
+  test: dict[str, float] = {}
+  if not result.preempted:
+    test_records = sources.head(sources.open_split(spec, "test"), eval_cfg.test_examples)
+    test, examples = evaluate(result.state.params, test_records)
+    _write_samples(workdir, result.step, "test", examples)
+    seconds = time.perf_counter() - started
+    settings.write_json(os.path.join(workdir, RESULTS_FILE), {
+        "task": config.task, "architecture": config.architecture, "init_from": config.init_from or None,
+        "train_examples": len(train_source), "steps": result.step, "headline": task.headline, "test": test,
+        "validation": result.last_eval, "seconds": seconds})
+    logging.info("Test %s: %s", task.headline, test.get(task.headline))
+  return Result(loop=result, test=test, seconds=time.perf_counter() - started)

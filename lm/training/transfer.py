@@ -1,0 +1,107 @@
+"""Starting a stage from an earlier run (`init_from`): find its checkpoint, check it fits, restore it.
+
+`init_from` may name a run's work dir, its `checkpoints/` dir, or one step inside it. The
+pretrained parameters go to the task model's backbone (its whole tree, or the `backbone`
+subtree when the task adds heads); everything else keeps its fresh initialisation. Restoring
+happens once, when the run starts from scratch; a resumed run reads its own checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+from absl import logging
+
+from lm import settings
+from lm.data import tokenizer as tokenizer_lib
+from lm.training import checkpoint
+
+TOKENIZER_FILE = "tokenizer.model"  # every run saves the tokenizer it trained with beside its checkpoints
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+  """A resolved `init_from`: the checkpoints directory, the step, and the run dir if known."""
+  checkpoints: str
+  step: int
+  run_dir: str | None
+  config: dict | None  # the run's config.json, if found
+
+  @property
+  def objective(self) -> str | None:
+    return None if self.config is None else self.config.get("objective", self.config.get("task"))
+
+  def tokenizer(self) -> tokenizer_lib.Tokenizer | None:
+    path = os.path.join(self.run_dir or "", TOKENIZER_FILE)
+    return tokenizer_lib.Tokenizer.from_file(path) if self.run_dir and os.path.isfile(path) else None
+
+
+def _latest_step(directory: str) -> int | None:
+  steps = [int(d) for d in os.listdir(directory) if d.isdigit() and os.path.isdir(os.path.join(directory, d))]
+  return max(steps) if steps else None
+
+
+def resolve(init_from: str) -> Source:
+  """The checkpoint `init_from` names; a clear error if there is none."""
+  path = os.path.abspath(os.path.expanduser(init_from))
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"init_from={init_from}: no such directory. Give the --workdir of a finished "
+                            "pretraining run (or its checkpoints/ directory, or one step in it).")
+  if os.path.isdir(os.path.join(path, "checkpoints")):
+    checkpoints, step = os.path.join(path, "checkpoints"), None
+  elif os.path.basename(path).isdigit() and os.path.isdir(path):
+    checkpoints, step = os.path.dirname(path), int(os.path.basename(path))
+  else:
+    checkpoints, step = path, None
+  if step is None:
+    step = _latest_step(checkpoints) if os.path.isdir(checkpoints) else None
+  if step is None:
+    raise FileNotFoundError(f"init_from={init_from}: no checkpoint in {checkpoints}; has that run saved one yet?")
+  run_dir = os.path.dirname(checkpoints) if os.path.basename(checkpoints) == "checkpoints" else None
+  config = None
+  if run_dir and os.path.isfile(os.path.join(run_dir, "config.json")):
+    config = settings.load_run_config(run_dir)
+  return Source(checkpoints=checkpoints, step=step, run_dir=run_dir, config=config)
+
+
+def check_objective(source: Source, expected: str, task: str, architecture: str) -> None:
+  """A backbone must come from the pretraining that built that architecture."""
+  if source.objective is not None and source.objective != expected:
+    raise settings.ConfigError(
+        f"init_from={source.run_dir} is a {source.objective!r} run, but task {task!r} with architecture "
+        f"{architecture!r} starts from a {expected!r} pretraining run. Point init_from at one, or change "
+        "config.architecture.")
+
+
+def describe_model_mismatch(source: Source, model_config: dict) -> str:
+  """The model keys where this config and the source run's config differ, as a hint for errors."""
+  theirs = (source.config or {}).get("model", {})
+  keys = sorted(k for k in model_config if k in theirs and theirs[k] != model_config[k] and k != "vocab_size")
+  return "; ".join(f"model.{k}: {theirs[k]!r} there, {model_config[k]!r} here" for k in keys)
+
+
+def warm_start(source: Source, key: str, model_config: dict | None = None) -> Callable[[Any], Any]:
+  """`params -> params` with `params[key]` (or all of them if `key` is "") read from `source`."""
+
+  def load(params):
+    target = params[key] if key else params
+    where = f"the {'backbone' if key else 'model'} of this task"
+    hint = describe_model_mismatch(source, model_config or {})
+    advice = (f"init_from: its parameters were matched against {where}; the model config must match the "
+              "pretraining run's" + (f" (differences: {hint})." if hint else "."))
+    restored = checkpoint.restore_params(source.checkpoints, target, source.step, advice=advice)
+    logging.info("Initialised %s from %s/%d.", where, source.checkpoints, source.step)
+    return {**params, key: restored} if key else restored
+
+  return load
+
+
+def save_tokenizer(tokenizer: tokenizer_lib.Tokenizer, workdir: str) -> None:
+  path = os.path.join(workdir, TOKENIZER_FILE)
+  with open(path + ".tmp", "wb") as f:
+    f.write(tokenizer.proto)
+  os.replace(path + ".tmp", path)
+
