@@ -67,6 +67,16 @@ def tiny_pretrain_config(text_files, data_dir, **train):
   return c
 
 
+@pytest.fixture(scope="session")
+def causal_run(text_files, data_dir, tmp_path_factory):
+  """A finished 4-step causal pretraining run (tiny_pretrain_config): something to start fine-tuning from."""
+  from lm.training import pretrain  # pylint: disable=g-import-not-at-top
+
+  workdir = str(tmp_path_factory.mktemp("causal_run"))
+  pretrain.run(tiny_pretrain_config(text_files, data_dir, steps=4, eval_every=4, checkpoint_every=4), workdir)
+  return workdir
+
+
 SMALL_WORLD = 0.02  # world scale for end-to-end tests: ~400 documents, prepared in about a second
 
 
@@ -89,3 +99,43 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: int = 
   full_env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", **(env or {}))
   return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=full_env, capture_output=True,
                         text=True, timeout=timeout)
+
+
+TASK_WORLD = 0.1  # world scale for fine-tuning tests: 2,000 training reviews or sentences, 200 test ones
+
+
+@pytest.fixture(scope="session")
+def task_data_dir(tmp_path_factory):
+  """A data dir for fine-tuning tests: the world at TASK_WORLD scale, with a 1,024-piece tokenizer."""
+  return str(tmp_path_factory.mktemp("task_data"))
+
+
+@pytest.fixture(scope="session")
+def world_causal_run(task_data_dir, tmp_path_factory):
+  """A short causal pretraining run on world/text with the model and tokenizer of tiny_task_config."""
+  from lm.training import pretrain  # pylint: disable=g-import-not-at-top
+
+  c = tiny_pretrain_config({"train": "", "validation": ""}, task_data_dir, steps=30, eval_every=30,
+                           checkpoint_every=30)
+  c.data.dataset, c.data.world.scale = "world/text", TASK_WORLD
+  c.model.max_len = 256
+  c.tokenizer.datasets, c.tokenizer.vocab_size = ("world/text", "world/translation", "world/instructions"), 1024
+  workdir = str(tmp_path_factory.mktemp("world_causal_run"))
+  pretrain.run(c, workdir)
+  return workdir
+
+
+def tiny_task_config(task: str, data_dir: str, **train):
+  """configs/finetune/<task>.py:tiny shrunk for tests: 2 layers of width 64, the world at TASK_WORLD."""
+  from lm import settings  # pylint: disable=g-import-not-at-top
+
+  c = settings.load_config(os.path.join(REPO, f"configs/finetune/{task}.py:tiny"))
+  c.model.num_layers, c.model.d_model, c.model.num_heads, c.model.d_ff, c.model.max_len = 2, 64, 4, 128, 256
+  c.data.data_dir, c.data.world.scale, c.data.batch_size = data_dir, TASK_WORLD, 32
+  c.tokenizer.vocab_size, c.tokenizer.num_sentinels = 1024, 8
+  c.optimizer.learning_rate = 3e-3
+  c.train.update(dict(steps=200, log_every=50, eval_every=200, checkpoint_every=200, progress_bar=False))
+  c.train.update(train)
+  c.eval.validation_examples, c.eval.test_examples = 64, 200
+  c.mesh.data = 1
+  return c

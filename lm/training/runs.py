@@ -15,7 +15,7 @@ import ml_collections
 
 from lm import settings
 from lm.data import corpus, tokenizer as tokenizer_lib
-from lm.training import checkpoint, pretrain, recipes
+from lm.training import checkpoint, pretrain, recipes, tasks, transfer
 
 
 @dataclasses.dataclass
@@ -23,19 +23,27 @@ class Run:
   workdir: str
   config: ml_collections.ConfigDict
   tokenizer: tokenizer_lib.Tokenizer
-  model: Any  # Decoder, BertModel or EncoderDecoder, by the run's objective
+  model: Any  # by the run's objective or task: Decoder, BertModel, EncoderDecoder or Classifier
   params: Any
   step: int
 
 
 def load(workdir: str, step: int | None = None) -> Run:
-  """The run in `workdir` at `step` (default: its latest checkpoint)."""
+  """The run in `workdir` (pretraining or fine-tuning) at `step` (default: its latest checkpoint)."""
   config = ml_collections.ConfigDict(settings.load_run_config(workdir))
-  spec = pretrain.data_spec(config.data)
-  tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
-  recipe = recipes.recipe(config.get("objective", "causal"))
-  model = recipe.model(pretrain.model_config(config, tokenizer.vocab_size))
-  abstract = nn.unbox(jax.eval_shape(lambda: recipe.init_params(model, 8, 8)(jax.random.key(0))))
+  tokenizer = transfer.saved_tokenizer(workdir)
+  if tokenizer is None:  # runs from before tokenizers were saved beside the checkpoints
+    spec = pretrain.data_spec(config.data)
+    tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
+  model_cfg = pretrain.model_config(config, tokenizer.vocab_size)
+  if "task" in config:
+    model = tasks.task(config).model(model_cfg, config)
+    init = tasks.init_params(model, config.architecture, 8, 8)
+  else:
+    recipe = recipes.recipe(config.get("objective", "causal"))
+    model = recipe.model(model_cfg)
+    init = recipe.init_params(model, 8, 8)
+  abstract = nn.unbox(jax.eval_shape(lambda: init(jax.random.key(0))))
   directory = os.path.join(workdir, "checkpoints")
   mngr = checkpoint.manager(directory, async_save=False)
   step = mngr.latest_step() if step is None else step

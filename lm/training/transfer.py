@@ -35,8 +35,13 @@ class Source:
     return None if self.config is None else self.config.get("objective", self.config.get("task"))
 
   def tokenizer(self) -> tokenizer_lib.Tokenizer | None:
-    path = os.path.join(self.run_dir or "", TOKENIZER_FILE)
-    return tokenizer_lib.Tokenizer.from_file(path) if self.run_dir and os.path.isfile(path) else None
+    return saved_tokenizer(self.run_dir) if self.run_dir else None
+
+
+def saved_tokenizer(run_dir: str) -> tokenizer_lib.Tokenizer | None:
+  """The tokenizer a run saved in its work dir, if it did."""
+  path = os.path.join(run_dir, TOKENIZER_FILE)
+  return tokenizer_lib.Tokenizer.from_file(path) if os.path.isfile(path) else None
 
 
 def _latest_step(directory: str) -> int | None:

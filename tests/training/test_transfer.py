@@ -10,18 +10,10 @@ import ml_collections
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_pretrain_config
 from lm import settings
 from lm.models.config import ModelConfig
 from lm.models.heads import Classifier
 from lm.training import checkpoint, pretrain, runs, transfer
-
-
-@pytest.fixture(scope="module")
-def causal_run(text_files, data_dir, tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("causal_run"))
-  pretrain.run(tiny_pretrain_config(text_files, data_dir, steps=4, eval_every=4, checkpoint_every=4), workdir)
-  return workdir
 
 
 def model_config(run_dir, **changes) -> ModelConfig:

@@ -1,0 +1,34 @@
+"""Transfer study entry point: fine-tune from a pretrained run and from scratch at several label budgets.
+
+  python -m experiments.transfer_study --config=configs/finetune/sentiment.py:tiny --workdir=DIR \
+      --config.init_from=PRETRAIN_DIR [--budgets=50,200,1000,all]
+
+Writes DIR/results.json, DIR/transfer.png and one fine-tuning run per (start, budget) under DIR;
+re-running the command skips the runs that finished.
+"""
+
+from __future__ import annotations
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from experiments import cli
+from lm.training import study
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "A fine-tuning config, e.g. configs/finetune/ner.py:tiny.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Study directory: results.json, transfer.png, one dir per run.")
+_BUDGETS = flags.DEFINE_string("budgets", "50,200,1000,all", "Label budgets: numbers of training examples, or all.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  del argv
+  cli.quiet_library_logs()
+  with cli.reported():
+    summary = study.run(_CONFIG.value, _WORKDIR.value, study.parse_budgets(_BUDGETS.value))
+  print(study.table(summary))
+  print(f"Wrote {_WORKDIR.value}/{study.RESULTS_FILE} and {_WORKDIR.value}/{study.PLOT_FILE}.")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,118 @@
+"""Fine-tuning end to end: each task learns (metric above chance); init_from, freezing and bad input via the CLI."""
+
+import json
+import os
+import random
+
+import chex
+import jax
+import numpy as np
+
+from lm.training import finetune, runs, tasks
+from tests.conftest import run_module, tiny_task_config
+
+
+def test_sentiment_classifier_beats_chance(task_data_dir, tmp_path):
+  result = finetune.run(tiny_task_config("sentiment", task_data_dir, steps=300), str(tmp_path))
+  # Chance is 50% (balanced labels); a bag of words gets 73%. 200 test reviews: one standard error is 3.5 points.
+  assert result.test["accuracy"] > 0.62, result.test
+  assert result.test["examples"] == 200
+  saved = json.load(open(tmp_path / finetune.RESULTS_FILE))
+  assert saved["test"]["accuracy"] == result.test["accuracy"] and saved["init_from"] is None
+
+
+def test_ner_tagger_finds_entities(task_data_dir, tmp_path):
+  result = finetune.run(tiny_task_config("ner", task_data_dir), str(tmp_path))
+  # Tagging every word O scores 0; entities are whole names with their types.
+  assert result.test["span_f1"] > 0.4, result.test
+  assert {"f1_PER", "f1_LOC", "f1_ORG"} <= set(result.test)
+
+
+# A word-for-word "language" whose words are common English ones (single pieces for the tokenizer): learnable
+# in a few hundred steps, so BLEU can rise far above 0. (World Zx words take 3-4 pieces each and need far longer.)
+WORDS = ["the", "red", "blue", "big", "small", "fox", "wolf", "bird", "sees", "finds", "eats", "a", "stone", "tree",
+         "river", "near", "old", "young"]
+LEXICON = dict(zip(WORDS, WORDS[7:] + WORDS[:7]))
+
+
+def _translation_files(root) -> dict[str, str]:
+  rng = random.Random(0)
+  words = sorted(LEXICON)
+  paths = {}
+  for split, n in (("train", 3000), ("validation", 100), ("test", 200)):
+    path = root / f"{split}.jsonl"
+    with open(path, "w") as f:
+      for _ in range(n):
+        en = [rng.choice(words) for _ in range(rng.randint(3, 8))]
+        f.write(json.dumps({"en": " ".join(en), "zx": " ".join(LEXICON[w] for w in en)}) + "\n")
+    paths[split] = str(path)
+  return paths
+
+
+def test_encoder_decoder_translation_reaches_a_real_bleu(task_data_dir, tmp_path):
+  config = tiny_task_config("translation", task_data_dir, steps=300)
+  config.data.dataset = "files/translation"
+  files = _translation_files(tmp_path)
+  config.data.files.train, config.data.files.validation, config.data.files.test = (
+      files["train"], files["validation"], files["test"])
+  config.data.seq_len = config.data.decoder_seq_len = 32
+  config.eval.max_new_tokens = 32
+  result = finetune.run(config, str(tmp_path / "run"))
+  assert result.test["bleu"] > 30, result.test
+
+
+COLOURS = dict(zip(["fox", "wolf", "bird", "bear", "horse", "cat"], ["red", "grey", "blue", "brown", "white", "black"]))
+
+
+def _instruction_files(root) -> dict[str, str]:
+  """Two instruction families a tiny model masters in a few hundred steps: recall a fact, repeat words."""
+  rng = random.Random(1)
+  paths = {}
+  for split, n in (("train", 2000), ("validation", 64), ("test", 120)):
+    path = root / f"{split}.jsonl"
+    with open(path, "w") as f:
+      for _ in range(n):
+        if rng.random() < 0.5:
+          animal = rng.choice(sorted(COLOURS))
+          row = {"prompt": f"What colour is the {animal}?", "response": f"The {animal} is {COLOURS[animal]}.",
+                 "task": "colour"}
+        else:
+          words = " ".join(rng.choice(WORDS) for _ in range(3))
+          row = {"prompt": f"Repeat after me: {words}", "response": words, "task": "repeat"}
+        f.write(json.dumps(row) + "\n")
+    paths[split] = str(path)
+  return paths
+
+
+def test_instruction_tuning_answers_exactly(task_data_dir, tmp_path):
+  config = tiny_task_config("instruct", task_data_dir, steps=250)
+  config.data.dataset = "files/instructions"
+  files = _instruction_files(tmp_path)
+  config.data.files.train, config.data.files.validation, config.data.files.test = (
+      files["train"], files["validation"], files["test"])
+  config.data.seq_len, config.task_options.max_prompt_tokens, config.eval.max_new_tokens = 64, 32, 16
+  result = finetune.run(config, str(tmp_path / "run"))
+  # Exact match needs every piece of the response and the eos: above 50% in both families.
+  assert result.test["exact_match/colour"] > 0.5 and result.test["exact_match/repeat"] > 0.5, result.test
+
+
+def test_frozen_backbone_stays_exactly_pretrained_and_the_head_learns(task_data_dir, world_causal_run, tmp_path):
+  config = tiny_task_config("sentiment", task_data_dir, steps=20, eval_every=20, checkpoint_every=20)
+  config.architecture, config.init_from, config.adapt.freeze_backbone = "decoder", world_causal_run, True
+  result = finetune.run(config, str(tmp_path))
+  assert json.load(open(tmp_path / finetune.RESULTS_FILE))["init_from"] == world_causal_run
+  tuned, pretrained = runs.load(str(tmp_path)), runs.load(world_causal_run)
+  chex.assert_trees_all_equal(tuned.params["backbone"], pretrained.params)
+  initial = tasks.init_params(tuned.model, "decoder", 8, 0)(jax.random.key(config.seed))["head"]
+  assert not np.allclose(tuned.params["head"]["kernel"], getattr(initial["kernel"], "value", initial["kernel"]))
+  assert result.loop.step == 20 and result.test["examples"] == 200
+
+
+def test_cli_reports_bad_init_from_and_mismatched_architecture(task_data_dir, causal_run, tmp_path):
+  base = ["--config=configs/finetune/sentiment.py:tiny", f"--workdir={tmp_path / 'run'}",
+          f"--config.data.data_dir={task_data_dir}", f"--config.data.world.scale={0.1}"]
+  missing = run_module("experiments.finetune", *base, f"--config.init_from={tmp_path / 'no_such_run'}")
+  assert missing.returncode != 0 and "no_such_run: no such directory" in missing.stderr, missing.stderr[-2000:]
+  assert not os.path.exists(tmp_path / "run" / "checkpoints"), "nothing was trained"
+  wrong = run_module("experiments.finetune", *base, f"--config.init_from={causal_run}")
+  assert wrong.returncode != 0 and "is a 'causal' run" in wrong.stderr and "config.architecture" in wrong.stderr

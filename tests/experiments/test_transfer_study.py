@@ -1,0 +1,31 @@
+"""The transfer study end to end: both starts at two budgets, results.json, the plot, and resuming."""
+
+import json
+import os
+
+from tests.conftest import TASK_WORLD, run_module
+
+
+def test_transfer_study_runs_both_starts_at_each_budget_and_resumes(task_data_dir, world_causal_run, tmp_path):
+  args = ["--config=configs/finetune/ner.py:tiny", f"--workdir={tmp_path}", "--budgets=100,all",
+          f"--config.init_from={world_causal_run}", "--config.architecture=decoder",
+          # The shape of tiny_task_config's model, which world_causal_run was trained with.
+          "--config.model.num_layers=2", "--config.model.d_model=64", "--config.model.d_ff=128",
+          "--config.model.max_len=256", f"--config.data.data_dir={task_data_dir}",
+          f"--config.data.world.scale={TASK_WORLD}", "--config.data.batch_size=32", "--config.mesh.data=1",
+          "--config.optimizer.learning_rate=0.003", "--config.train.steps=150", "--config.train.eval_every=150",
+          "--config.train.progress_bar=False", "--config.eval.validation_examples=32",
+          "--config.eval.test_examples=200"]
+  proc = run_module("experiments.transfer_study", *args)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  summary = json.load(open(tmp_path / "results.json"))
+  runs = {(r["init"], r["train_examples"]): r for r in summary["runs"]}
+  full = summary["train_split_size"]
+  assert set(runs) == {("pretrained", 100), ("scratch", 100), ("pretrained", full), ("scratch", full)}
+  assert summary["headline"] == "span_f1" and os.path.getsize(tmp_path / "transfer.png") > 10_000
+  # Learning happened with all the labels, from either start (tagging everything O scores 0).
+  assert runs[("scratch", full)]["metric"] > 0.3 and runs[("pretrained", full)]["metric"] > 0.3, summary
+  assert "| 100 |" in proc.stdout, proc.stdout
+  # A second invocation finds every run finished and only rewrites the summary.
+  again = run_module("experiments.transfer_study", *args)
+  assert again.returncode == 0 and json.load(open(tmp_path / "results.json"))["runs"] == summary["runs"]
