@@ -31,4 +31,6 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.task_options.max_prompt_tokens = 48
   c.task_options.truncate_side = "right"
   c.eval.max_new_tokens = 64
+  if preset == "tiny":
+    c.train.steps, c.train.eval_every, c.train.checkpoint_every = 1000, 250, 250  # a lexicon to learn: slower
   return c
