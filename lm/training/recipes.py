@@ -29,6 +29,7 @@ class DataLayout:
   pack: bool                          # pack several examples per row, or pad each
   seeded: bool = False                # the transform draws randomness from the record's seed
   decoder_seq_len: int = 0            # length of the decoder stream (encoder-decoders)
+  long_examples: str = "split"        # examples longer than seq_len: "split" into chunks, or "truncate"
 
 
 @dataclasses.dataclass(frozen=True)

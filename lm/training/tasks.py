@@ -203,7 +203,7 @@ def _translation_layout(config, tok):
   opts = config.task_options
   if config.architecture == "decoder":
     return DataLayout(_instruction_transform(config, tok, opts.source_field, opts.target_field), (),
-                      pack=config.data.pack)
+                      pack=config.data.pack, long_examples="truncate")
   transform = supervised.seq2seq(bos_id=tok.bos_id, eos_id=tok.eos_id, seq_len=config.data.seq_len,
                                  decoder_seq_len=config.data.decoder_seq_len, source_field=opts.source_field,
                                  target_field=opts.target_field)
@@ -240,7 +240,8 @@ def _translation_evaluator(model, config, tok) -> Evaluator:
 
 TASKS: dict[str, Task] = {
     "instruct": Task("instructions", ("decoder",), "exact_match", lambda m, c: Decoder(m),
-                     lambda c, tok: DataLayout(_instruction_transform(c, tok), (), pack=c.data.pack),
+                     lambda c, tok: DataLayout(_instruction_transform(c, tok), (), pack=c.data.pack,
+                                               long_examples="truncate"),  # a chunk without its prompt is useless
                      _sft_losses, _instruct_evaluator),
     "sentiment": Task("sentiment", ("encoder", "decoder"), "accuracy", _classifier(False, schemas.SENTIMENT_LABELS),
                       _sentiment_layout, _classify_losses(False), _sentiment_evaluator, heads=True),

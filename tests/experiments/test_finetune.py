@@ -7,7 +7,9 @@ import random
 import chex
 import jax
 import numpy as np
+import pytest
 
+from lm.data import formats
 from lm.training import finetune, runs, tasks
 from tests.conftest import run_module, tiny_task_config
 
@@ -116,3 +118,14 @@ def test_cli_reports_bad_init_from_and_mismatched_architecture(task_data_dir, ca
   assert not os.path.exists(tmp_path / "run" / "checkpoints"), "nothing was trained"
   wrong = run_module("experiments.finetune", *base, f"--config.init_from={causal_run}")
   assert wrong.returncode != 0 and "is a 'causal' run" in wrong.stderr and "config.architecture" in wrong.stderr
+
+
+def test_an_empty_task_split_is_a_clear_error(task_data_dir, tmp_path):
+  (tmp_path / "train.jsonl").write_text("")
+  (tmp_path / "test.jsonl").write_text(json.dumps({"text": "A superb trip.", "label": "pos"}) + "\n")
+  config = tiny_task_config("sentiment", task_data_dir)
+  config.data.dataset = "files/sentiment"
+  config.data.files.train = str(tmp_path / "train.jsonl")
+  config.data.files.validation = config.data.files.test = str(tmp_path / "test.jsonl")
+  with pytest.raises(formats.FormatError, match=r"train.jsonl: split 'train' has no records"):
+    finetune.run(config, str(tmp_path / "run"))
