@@ -8,6 +8,7 @@ import chex
 import jax
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
 from lm.data import formats
 from lm.training import finetune, runs, tasks
@@ -129,3 +130,19 @@ def test_an_empty_task_split_is_a_clear_error(task_data_dir, tmp_path):
   config.data.files.validation = config.data.files.test = str(tmp_path / "test.jsonl")
   with pytest.raises(formats.FormatError, match=r"train.jsonl: split 'train' has no records"):
     finetune.run(config, str(tmp_path / "run"))
+
+
+@pytest.mark.parametrize("task, dataset, options", [
+    ("sentiment", "imdb_reviews", {}),
+    ("translation", "wmt14_translate/de-en", {"target_field": "de"}),
+])
+def test_catalog_datasets_are_a_config_change(task, dataset, options, world_causal_run, tmp_path):
+  config = tiny_task_config(task, str(tmp_path / "data"), steps=2, eval_every=2, checkpoint_every=2)
+  config.data.dataset = dataset
+  config.task_options.update(options)
+  # The world tokenizer, read from a file: mock data would otherwise stand in for the world too.
+  config.tokenizer.model_file = os.path.join(world_causal_run, "tokenizer.model")
+  config.eval.max_new_tokens = 4
+  with tfds.testing.mock_data(num_examples=24, policy=tfds.testing.MockPolicy.USE_CODE):
+    result = finetune.run(config, str(tmp_path / "run"))
+  assert result.loop.step == 2 and json.load(open(tmp_path / "run" / finetune.RESULTS_FILE))["test"]
