@@ -138,13 +138,17 @@ def _ner_layout(config, tok):
   return DataLayout(transform, (), pack=False)
 
 
-def _predictions(model, config, layout: DataLayout, tok, params, records):
+def _predictor(model):
+  """Jitted argmax class per row or token (compiled once per evaluator, reused every evaluation)."""
+  return jax.jit(lambda params, batch: jnp.argmax(
+      model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"]), axis=-1))
+
+
+def _predictions(predict, config, layout: DataLayout, tok, params, records):
   """(batch, argmax predictions) over `records`, unshuffled, in fixed-shape batches."""
   rows = config.eval.batch_size
   cfg = pipeline.PipelineConfig(seq_len=config.data.seq_len, batch_size=rows, shuffle=False, num_epochs=1, pack=False,
                                 drop_remainder=False, long_examples="truncate")
-  predict = jax.jit(lambda p, b: jnp.argmax(model.apply({"params": p}, b["inputs"], b["segment_ids"],
-                                                         b["positions"]), axis=-1))
   for batch in pipeline.build(records, config=cfg, transform=layout.transform, tokenizer=tok,
                               text_fields=layout.text_fields):
     have = len(batch["inputs"])
@@ -153,11 +157,11 @@ def _predictions(model, config, layout: DataLayout, tok, params, records):
 
 
 def _sentiment_evaluator(model, config, tok) -> Evaluator:
-  layout = _sentiment_layout(config, tok)
+  layout, predict = _sentiment_layout(config, tok), _predictor(model)
 
   def evaluate(params, records):
     predicted, gold, truncated = [], [], 0
-    for batch, pred_B in _predictions(model, config, layout, tok, params, records):
+    for batch, pred_B in _predictions(predict, config, layout, tok, params, records):
       predicted += pred_B.tolist()
       gold += batch["label"].tolist()
       truncated += int(batch["truncated"].sum())
@@ -173,12 +177,12 @@ def _sentiment_evaluator(model, config, tok) -> Evaluator:
 
 
 def _ner_evaluator(model, config, tok) -> Evaluator:
-  layout = _ner_layout(config, tok)
+  layout, predict = _ner_layout(config, tok), _predictor(model)
   tags = schemas.NER_TAGS
 
   def evaluate(params, records):
     gold, predicted, truncated = [], [], 0
-    for batch, pred_BxT in _predictions(model, config, layout, tok, params, records):
+    for batch, pred_BxT in _predictions(predict, config, layout, tok, params, records):
       truncated += int(batch["truncated"].sum())
       for labels, weights, pred in zip(batch["labels"], batch["label_weights"], pred_BxT):
         first_pieces = weights > 0  # one position per word that fitted
