@@ -26,6 +26,9 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
 
   c.adapt = ml_collections.ConfigDict()
   c.adapt.freeze_backbone = False  # train only the new head (linear probing); tasks with heads only
+  c.adapt.lora_rank = 0            # >0: train rank-r LoRA adapters on attention and MLP kernels (and new heads) only
+  c.adapt.lora_alpha = 16.0        # adapters' update scale is alpha / rank
+  c.adapt.lora_targets = ("attention", "mlp")  # kernels whose parameter path contains one of these
 
   c.eval = ml_collections.ConfigDict()
   c.eval.validation_examples = 200  # validation records scored by the task metric at each evaluation (0 = all)

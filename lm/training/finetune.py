@@ -2,7 +2,7 @@
 
 Same loop, step, checkpoints and resume as pretraining; what differs is the recipe
 (`lm.training.tasks`), the warm start from `config.init_from`, a label budget
-(`data.train_examples`), an optionally frozen backbone, and the task metric, measured on the
+(`data.train_examples`), optionally a frozen backbone or LoRA adapters (`adapt`), and the task metric, measured on the
 validation split at every evaluation and on the test split at the end (`DIR/results.json`).
 """
 
@@ -13,13 +13,11 @@ import json
 import os
 import time
 
-import jax
-import optax
 from absl import logging
 
 from lm import settings
 from lm.data import corpus, sources
-from lm.training import loop, optimizers, pretrain, sharding, tasks, transfer
+from lm.training import adapt, loop, optimizers, pretrain, sharding, tasks, transfer, writers
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -41,19 +39,17 @@ class Result:
   seconds: float
 
 
-def _freeze_backbone(optimizer: optax.GradientTransformation, key: str) -> optax.GradientTransformation:
-  """Updates only the task's new heads: the backbone's gradients are dropped."""
-  if not key:
-    raise settings.ConfigError("adapt.freeze_backbone needs a task with new heads (sentiment, ner); this task "
-                               "trains the pretrained model itself.")
-  labels = lambda params: {k: "frozen" if k == key else "trained" for k in params}
-  return optax.multi_transform({"trained": optimizer, "frozen": optax.set_to_zero()}, labels)
-
-
 def _write_samples(workdir: str, step: int, split: str, examples: list[dict]) -> None:
   with open(os.path.join(workdir, SAMPLES_FILE), "a", encoding="utf-8") as f:
     for example in examples:
       f.write(json.dumps({"step": step, "split": split, **example}, ensure_ascii=False) + "\n")
+
+
+def _last_eval(workdir: str) -> dict[str, float]:
+  """The latest validation metrics in metrics.jsonl (a re-run of a finished run evaluates no more)."""
+  rows = [r for r in writers.read(workdir) if r["split"] == "eval"] if os.path.exists(
+      os.path.join(workdir, "metrics.jsonl")) else []
+  return {k: v for k, v in rows[-1].items() if k not in ("step", "split")} if rows else {}
 
 
 def run(config, workdir: str) -> Result:
@@ -86,12 +82,21 @@ def run(config, workdir: str) -> Result:
   optimizer, schedule = optimizers.make_optimizer(
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), loop_cfg.steps)
   key = tasks.backbone_key(task)
-  if config.adapt.freeze_backbone:
-    optimizer = _freeze_backbone(optimizer, key)
+  adapt_cfg = settings.section(adapt.AdaptConfig, config.adapt, "adapt")
+  optimizer = adapt.optimizer(optimizer, adapt_cfg, key)
   mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
   train_data, eval_data = pretrain.pipelines(config, spec, tokenizer, layout, train_source=train_source)
   loss_fn, eval_loss_fn = task.losses(model, config)
   evaluate = task.evaluator(model, config, tokenizer)
+  init_params = tasks.init_params(model, config.architecture, config.data.seq_len, layout.decoder_seq_len)
+  warm = transfer.warm_start(source, key, settings.to_dict(config.model)) if source is not None else None
+  if adapt_cfg.lora:  # the state holds {"base", "lora"}; everything else sees the merged weights
+    if model_cfg.scan_layers:
+      raise settings.ConfigError("adapt.lora_rank needs model.scan_layers=False (adapters are per layer).")
+    init_params = adapt.wrap_init(init_params, adapt_cfg, model_cfg.d_model)
+    loss_fn, eval_loss_fn = adapt.wrap_loss(loss_fn, adapt_cfg), adapt.wrap_loss(eval_loss_fn, adapt_cfg)
+    evaluate = adapt.wrap_evaluate(evaluate, adapt_cfg)
+    warm = adapt.wrap_warm_start(warm)
 
   def on_eval(step, params):
     metrics, examples = evaluate(params, validation)
@@ -101,16 +106,12 @@ def run(config, workdir: str) -> Result:
                    example["reference"], example["output"])
     return metrics
 
-  warm = None
-  if source is not None:
-    warm = transfer.warm_start(source, key, settings.to_dict(config.model))
   logging.info("Fine-tuning %s (%s) on %s: %d training records, %s; workdir %s.", config.task, config.architecture,
                spec.name, len(train_source), f"from {source.checkpoints}/{source.step}" if source else "from scratch",
                workdir)
   result = loop.train(
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
-      init_params=tasks.init_params(model, config.architecture, config.data.seq_len, layout.decoder_seq_len),
-      optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data,
+      init_params=init_params, optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data,
       eval_data=eval_data, global_batch_rows=config.data.batch_size, on_eval=on_eval, warm_start=warm)
   test: dict[str, float] = {}
   if not result.preempted:
@@ -121,6 +122,6 @@ def run(config, workdir: str) -> Result:
     settings.write_json(os.path.join(workdir, RESULTS_FILE), {
         "task": config.task, "architecture": config.architecture, "init_from": config.init_from or None,
         "train_examples": len(train_source), "steps": result.step, "headline": task.headline, "test": test,
-        "validation": result.last_eval, "seconds": seconds})
+        "validation": result.last_eval or _last_eval(workdir), "seconds": seconds})
     logging.info("Test %s: %s", task.headline, test.get(task.headline))
   return Result(loop=result, test=test, seconds=time.perf_counter() - started)

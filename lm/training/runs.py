@@ -15,7 +15,7 @@ import ml_collections
 
 from lm import settings
 from lm.data import corpus, tokenizer as tokenizer_lib
-from lm.training import checkpoint, pretrain, recipes, tasks, transfer
+from lm.training import adapt, checkpoint, pretrain, recipes, tasks, transfer
 
 
 @dataclasses.dataclass
@@ -36,9 +36,13 @@ def load(workdir: str, step: int | None = None) -> Run:
     spec = pretrain.data_spec(config.data)
     tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
   model_cfg = pretrain.model_config(config, tokenizer.vocab_size)
+  adapt_cfg = None
   if "task" in config:
     model = tasks.task(config).model(model_cfg, config)
     init = tasks.init_params(model, config.architecture, 8, 8)
+    adapt_cfg = settings.section(adapt.AdaptConfig, config.get("adapt", {}), "adapt")
+    if adapt_cfg.lora:
+      init = adapt.wrap_init(init, adapt_cfg, model_cfg.d_model)
   else:
     recipe = recipes.recipe(config.get("objective", "causal"))
     model = recipe.model(model_cfg)
@@ -51,4 +55,6 @@ def load(workdir: str, step: int | None = None) -> Run:
   if step is None:
     raise FileNotFoundError(f"{directory}: no checkpoint yet; train first (python -m experiments.pretrain ...).")
   params = checkpoint.restore_params(directory, abstract, step)
+  if adapt_cfg is not None and adapt_cfg.lora:
+    params = adapt.merge(params, adapt_cfg)  # the model's weights with the adapters folded in
   return Run(workdir=workdir, config=config, tokenizer=tokenizer, model=model, params=params, step=step)

@@ -5,13 +5,15 @@ import os
 import random
 
 import chex
+import flax.linen as nn
 import jax
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from lm.data import formats
-from lm.training import finetune, runs, tasks
+from lm import settings
+from lm.training import adapt, checkpoint, finetune, pretrain, runs, tasks, transfer
 from tests.conftest import run_module, tiny_task_config
 
 
@@ -22,6 +24,10 @@ def test_sentiment_classifier_beats_chance(task_data_dir, tmp_path):
   assert result.test["examples"] == 200
   saved = json.load(open(tmp_path / finetune.RESULTS_FILE))
   assert saved["test"]["accuracy"] == result.test["accuracy"] and saved["init_from"] is None
+  # Re-running a finished run trains no further and reports the same results.
+  again = finetune.run(tiny_task_config("sentiment", task_data_dir, steps=300), str(tmp_path))
+  assert again.loop.step == 300 and again.test == result.test
+  assert json.load(open(tmp_path / finetune.RESULTS_FILE))["validation"] == saved["validation"]
 
 
 def test_ner_tagger_finds_entities(task_data_dir, tmp_path):
@@ -146,3 +152,28 @@ def test_catalog_datasets_are_a_config_change(task, dataset, options, world_caus
   with tfds.testing.mock_data(num_examples=24, policy=tfds.testing.MockPolicy.USE_CODE):
     result = finetune.run(config, str(tmp_path / "run"))
   assert result.loop.step == 2 and json.load(open(tmp_path / "run" / finetune.RESULTS_FILE))["test"]
+
+
+def test_lora_trains_only_the_adapters_and_the_head(task_data_dir, world_causal_run, tmp_path):
+  config = tiny_task_config("sentiment", task_data_dir, steps=20, eval_every=20, checkpoint_every=20)
+  config.architecture, config.init_from, config.adapt.lora_rank = "decoder", world_causal_run, 4
+  finetune.run(config, str(tmp_path))
+  state = checkpoint.restore_params(str(tmp_path / "checkpoints"), _abstract_lora_params(config, tmp_path))
+  pretrained = runs.load(world_causal_run).params
+  chex.assert_trees_all_equal(state["base"]["backbone"], pretrained)  # the pretrained weights never moved
+  assert all(float(np.abs(a["b"]).max()) > 0 for a in state["lora"].values()), "every adapter trained"
+  merged = runs.load(str(tmp_path)).params  # loading a LoRA run folds the adapters in
+  kernel = "stack/layer_0/mlp/up/kernel".split("/")
+  base_kernel, merged_kernel = pretrained, merged["backbone"]
+  for k in kernel:
+    base_kernel, merged_kernel = base_kernel[k], merged_kernel[k]
+  assert not np.allclose(base_kernel, merged_kernel)
+
+
+def _abstract_lora_params(config, workdir):
+  tok = transfer.saved_tokenizer(str(workdir))
+  model_cfg = pretrain.model_config(config, tok.vocab_size)
+  model = tasks.task(config).model(model_cfg, config)
+  init = adapt.wrap_init(tasks.init_params(model, "decoder", 8, 0), settings.section(
+      adapt.AdaptConfig, config.adapt, "adapt"), model_cfg.d_model)
+  return nn.unbox(jax.eval_shape(lambda: init(jax.random.key(0))))
