@@ -69,7 +69,8 @@ def run(config, workdir: str, budgets: list[int]) -> dict:
       with open(path, encoding="utf-8") as f:
         result = json.load(f)
       rows.append({"init": init, "train_examples": result["train_examples"],
-                   "metric": result["test"][task.headline], "seconds": result["seconds"], "test": result["test"]})
+                   "metric": result["test"][task.headline], "seconds": result["seconds"], "test": result["test"],
+                   "validation_loss": result["validation"].get("loss")})
   summary = {"task": config.task, "architecture": config.architecture, "headline": task.headline,
              "init_from": config.init_from, "steps": config.train.steps, "train_split_size": train_size,
              "runs": rows}
@@ -83,15 +84,23 @@ def run(config, workdir: str, budgets: list[int]) -> dict:
 
 
 def table(summary: dict) -> str:
-  """The study as a Markdown table: one row per budget, metric and wall time for each start."""
+  """The study as a Markdown table: per budget, the test metric, validation loss and wall time of each start.
+
+  The validation loss (cross-entropy of the targets: labels, tags or response tokens) shows
+  transfer that a thresholded metric such as exact match can hide at small sizes.
+  """
   by = {(r["init"], r["train_examples"]): r for r in summary["runs"]}
   budgets = sorted({r["train_examples"] for r in summary["runs"]})
   name = summary["headline"]
-  lines = [f"| examples | pretrained {name} | scratch {name} | pretrained time | scratch time |",
-           "|---|---|---|---|---|"]
+  lines = [f"| examples | {name}: pretrained | {name}: scratch | val loss: pretrained | val loss: scratch "
+           "| time: pretrained | time: scratch |", "|---|---|---|---|---|---|---|"]
+
+  def cell(init, n, key, fmt):
+    value = (by.get((init, n)) or {}).get(key)
+    return "-" if value is None else format(value, fmt)
+
   for n in budgets:
-    p, s = by.get(("pretrained", n)), by.get(("scratch", n))
-    cell = lambda r, key, fmt: format(r[key], fmt) if r else "-"
-    lines.append(f"| {n:,} | {cell(p, 'metric', '.3f')} | {cell(s, 'metric', '.3f')} | "
-                 f"{cell(p, 'seconds', '.0f')} s | {cell(s, 'seconds', '.0f')} s |")
+    lines.append(f"| {n:,} | {cell('pretrained', n, 'metric', '.3f')} | {cell('scratch', n, 'metric', '.3f')} | "
+                 f"{cell('pretrained', n, 'validation_loss', '.3f')} | {cell('scratch', n, 'validation_loss', '.3f')} | "
+                 f"{cell('pretrained', n, 'seconds', '.0f')} s | {cell('scratch', n, 'seconds', '.0f')} s |")
   return "\n".join(lines)

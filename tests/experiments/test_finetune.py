@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from lm.data import formats
 from lm import settings
+from lm.data import formats
 from lm.training import adapt, checkpoint, finetune, pretrain, runs, tasks, transfer
 from tests.conftest import run_module, tiny_task_config
 
