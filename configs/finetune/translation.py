@@ -4,9 +4,7 @@
   # from a T5 span-corruption run (architecture encoder_decoder, the default):
   python -m experiments.finetune --config=configs/finetune/translation.py:tiny --workdir=/tmp/translate_t5 \
       --config.init_from=/tmp/t5_tiny
-  # a decoder with the source as its prompt, from a causal LM:
-  python -m experiments.finetune --config=configs/finetune/translation.py:tiny --workdir=/tmp/translate_clm \
-      --config.architecture=decoder --config.data.seq_len=128 --config.init_from=/tmp/clm_tiny
+  # a decoder with the source as its prompt, from a causal LM: configs/finetune/translation_decoder.py
   # real data: --config.data.dataset=wmt14_translate/de-en --config.task_options.target_field=de
 """
 
@@ -20,7 +18,8 @@ from lm import settings
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c = settings.load_config(os.path.join(os.path.dirname(__file__), f"base.py:{preset}"))
   c.task = "translation"
-  c.architecture = "encoder_decoder"  # or "decoder": `template` + source as a prompt, target as the response
+  c.architecture = "encoder_decoder"  # or "decoder" (see translation_decoder.py)
+  c.model.num_layers = max(c.model.num_layers // 2, 1)  # per side, as in configs/pretrain/t5.py
   c.data.dataset = "world/translation"
   c.data.seq_len = 48                 # source pieces (under 44 in the world)
   c.data.decoder_seq_len = 48         # target pieces (under 46 in the world)
