@@ -65,8 +65,9 @@ def run(config, workdir: str) -> Result:
   if schema != task.schema:
     raise settings.ConfigError(f"task {config.task!r} trains on datasets of schema {task.schema!r}; "
                                f"data.dataset={spec.name!r} has schema {schema!r}.")
+  # The pretrained run's own tokenizer when it saved one: ids must agree with its embeddings.
   tokenizer = source.tokenizer() if source is not None else None
-  if tokenizer is None:  # the pretrained run's own tokenizer when it saved one: ids must agree
+  if tokenizer is None:
     tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
   transfer.save_tokenizer(tokenizer, workdir)
   model_cfg = pretrain.model_config(config, tokenizer.vocab_size)
@@ -111,8 +112,9 @@ def run(config, workdir: str) -> Result:
                workdir)
   result = loop.train(
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
-      init_params=init_params, optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data,
-      eval_data=eval_data, global_batch_rows=config.data.batch_size, on_eval=on_eval, warm_start=warm)
+      init_params=init_params, optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn,
+      train_data=train_data, eval_data=eval_data, global_batch_rows=config.data.batch_size, on_eval=on_eval,
+      warm_start=warm)
   test: dict[str, float] = {}
   if not result.preempted:
     test_records = sources.head(sources.open_split(spec, "test"), eval_cfg.test_examples)
