@@ -6,7 +6,8 @@ import contextlib
 import logging as std_logging
 import sys
 
-from absl import logging
+from absl import flags, logging
+from ml_collections import config_flags
 
 from lm import settings
 from lm.data import formats
@@ -37,3 +38,18 @@ class _LibraryChatter(std_logging.Filter):
 
 def quiet_library_logs() -> None:
   std_logging.getLogger("absl").addFilter(_LibraryChatter())
+
+
+def define_run_flags(example: str, workdir_help: str = "Run directory: config.json, metrics.jsonl, checkpoints/."):
+  """The `--config` and `--workdir` flags every stage takes (both required)."""
+  config = config_flags.DEFINE_config_file("config", None, f"Config file, e.g. {example}.")
+  workdir = flags.DEFINE_string("workdir", None, workdir_help)
+  flags.mark_flags_as_required(["config", "workdir"])
+  return config, workdir
+
+
+def exit_if_preempted(result: loop.Result) -> None:
+  """Exit code 143 (SIGTERM's) after a preemption, so schedulers requeue the same command."""
+  if result.preempted:
+    logging.warning("Preempted at step %d; re-run the same command to resume.", result.step)
+    sys.exit(143)

@@ -8,17 +8,13 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import app
 
 from experiments import cli
 from lm.training import finetune
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/finetune/sentiment.py:tiny.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: config.json, metrics.jsonl, checkpoints/.")
-flags.mark_flags_as_required(["config", "workdir"])
+_CONFIG, _WORKDIR = cli.define_run_flags("configs/finetune/sentiment.py:tiny")
 
 
 def main(argv):
@@ -26,9 +22,7 @@ def main(argv):
   cli.quiet_library_logs()
   with cli.reported():
     result = finetune.run(_CONFIG.value, _WORKDIR.value)
-  if result.loop.preempted:
-    logging.warning("Preempted at step %d; re-run the same command to resume.", result.loop.step)
-    sys.exit(143)
+  cli.exit_if_preempted(result.loop)
   print(f"Done at step {result.loop.step} in {result.seconds:.0f} s. Test: " +
         ", ".join(f"{k}={v:.4g}" for k, v in result.test.items()))
 

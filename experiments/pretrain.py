@@ -7,17 +7,13 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import app, logging
 
 from experiments import cli
 from lm.training import pretrain
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/pretrain/clm.py:tiny.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory: config.json, metrics.jsonl, checkpoints/.")
-flags.mark_flags_as_required(["config", "workdir"])
+_CONFIG, _WORKDIR = cli.define_run_flags("configs/pretrain/clm.py:tiny")
 
 
 def main(argv):
@@ -25,9 +21,7 @@ def main(argv):
   cli.quiet_library_logs()
   with cli.reported():
     result = pretrain.run(_CONFIG.value, _WORKDIR.value)
-  if result.preempted:
-    logging.warning("Preempted at step %d; re-run the same command to resume.", result.step)
-    sys.exit(143)
+  cli.exit_if_preempted(result)
   logging.info("Done at step %d. Last eval: %s", result.step, result.last_eval)
 
 

@@ -10,15 +10,13 @@ re-running the command skips the runs that finished.
 from __future__ import annotations
 
 from absl import app, flags
-from ml_collections import config_flags
 
 from experiments import cli
 from lm.training import study
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "A fine-tuning config, e.g. configs/finetune/ner.py:tiny.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Study directory: results.json, transfer.png, one dir per run.")
+_CONFIG, _WORKDIR = cli.define_run_flags("configs/finetune/ner.py:tiny",
+                                         "Study directory: results.json, transfer.png, one dir per run.")
 _BUDGETS = flags.DEFINE_string("budgets", "50,200,1000,all", "Label budgets: numbers of training examples, or all.")
-flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):

@@ -47,7 +47,7 @@ def translate(model, params, tokenizer, sources: Sequence[Sequence[int]], config
   drop = {tokenizer.eos_id, tokenizer.pad_id}
   for start in range(0, len(sources), batch_size):
     chunk = [list(s) for s in sources[start:start + batch_size]]
-    width = -(-max(map(len, chunk)) // length_multiple) * length_multiple
+    width = decode.round_up(max(map(len, chunk)), length_multiple)
     tokens = np.full((batch_size, width), tokenizer.pad_id, np.int32)
     mask = np.zeros((batch_size, width), bool)
     for row, ids in enumerate(chunk):

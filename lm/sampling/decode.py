@@ -142,7 +142,8 @@ def continuation_text(tokenizer, prompt_ids: Sequence[int], new_ids: Sequence[in
   return tokenizer.decode(prompt + new)[len(tokenizer.decode(prompt)):]
 
 
-def _round_up(n: int, multiple: int) -> int:
+def round_up(n: int, multiple: int) -> int:
+  """`n` rounded up to a multiple of `multiple` (padded shapes that few compilations cover)."""
   return -(-n // multiple) * multiple
 
 
@@ -159,7 +160,7 @@ def complete(model, params, tokenizer, prompts: Sequence[Sequence[int]], config:
   for start in range(0, len(prompts), batch_size):
     chunk = prompts[start:start + batch_size]
     rows = chunk + [[tokenizer.bos_id]] * (batch_size - len(chunk))  # filler rows keep the shape fixed
-    tokens, mask = left_pad(rows, tokenizer.pad_id, _round_up(max(map(len, rows)), length_multiple))
+    tokens, mask = left_pad(rows, tokenizer.pad_id, round_up(max(map(len, rows)), length_multiple))
     out, lengths = generate(model, params, jnp.asarray(tokens), jnp.asarray(mask), jax.random.fold_in(rng, start),
                             config=config, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
     out, lengths = jax.device_get((out, lengths))
