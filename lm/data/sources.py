@@ -150,3 +150,16 @@ def sample(source: Sequence, n: int, seed: int) -> Sequence:
 def head(source: Sequence, n: int) -> Sequence:
   """The first `n` records (all if n is 0): a fixed evaluation set."""
   return source if not n or n >= len(source) else Subset(source, range(n))
+
+
+def where(source: Sequence, keep, what: str) -> Sequence:
+  """The records of `source` for which `keep(record)` holds (all of them if `keep` is None); an error if none.
+
+  `what` names the filter in that error (e.g. the config key that set it).
+  """
+  if keep is None:
+    return source
+  indices = [i for i, record in enumerate(source) if keep(record)]
+  if not indices:
+    raise ValueError(f"{what}: no record of {source!r} is left.")
+  return Subset(source, indices)

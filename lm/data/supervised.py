@@ -50,14 +50,19 @@ def instruction(tokenizer, template: str = PROMPT_TEMPLATE, max_prompt_tokens: i
     truncated = False
     if max_prompt_tokens is not None:
       prompt, truncated = truncate(prompt, max_prompt_tokens, truncate_side)
-    response = tokenizer.encode(record[response_field])
-    ids = np.asarray([tokenizer.bos_id, *prompt, *response, tokenizer.eos_id], np.int32)
-    weights = np.zeros(len(ids) - 1, np.int32)
-    weights[len(prompt):] = 1  # targets from the first response token through eos
-    return {"inputs": ids[:-1], "targets": ids[1:], "weights": weights,
-            "prompt_truncated": _flag(len(ids) - 1, truncated)}
+    return prompt_response([tokenizer.bos_id, *prompt], tokenizer.encode(record[response_field]), tokenizer.eos_id,
+                           truncated)
 
   return transform
+
+
+def prompt_response(prompt: Sequence[int], response: Sequence[int], eos_id: int, truncated: bool = False) -> Features:
+  """Next-token features of `prompt response [eos]` (the prompt includes bos), weighted on the response and eos."""
+  ids = np.asarray([*prompt, *response, eos_id], np.int32)
+  weights = np.zeros(len(ids) - 1, np.int32)
+  weights[len(prompt) - 1:] = 1  # targets from the first response token through eos
+  return {"inputs": ids[:-1], "targets": ids[1:], "weights": weights,
+          "prompt_truncated": _flag(len(ids) - 1, truncated)}
 
 
 def _check_label(label, names: Sequence[str], field: str) -> int:

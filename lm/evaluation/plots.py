@@ -27,3 +27,22 @@ def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, float]
   fig.tight_layout()
   fig.savefig(path)
   plt.close(fig)
+
+
+def shots_curves(path: str, curves: Mapping[str, Sequence[tuple[int, float, float]]], chance: Mapping[str, float], *,
+                 title: str, ylabel: str) -> None:
+  """Metric against in-context examples k, one line per task with standard-error bars and its chance level dotted."""
+  fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+  for i, (label, points) in enumerate(curves.items()):
+    points = sorted(points)
+    color = f"C{i % 10}"
+    ax.errorbar([str(k) for k, _, _ in points], [y for _, y, _ in points], yerr=[e for _, _, e in points],
+                marker="o", capsize=3, color=color, label=label)
+    if label in chance:
+      ax.axhline(chance[label], color=color, linestyle=":", linewidth=1)
+  ax.set(title=title, xlabel="in-context examples k", ylabel=ylabel, ylim=(0, 1))
+  ax.grid(True, alpha=0.3)
+  ax.legend(fontsize="small")
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)

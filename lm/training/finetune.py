@@ -58,7 +58,8 @@ def run(config, workdir: str) -> Result:
   source = transfer.resolve(config.init_from) if config.init_from else None  # fail before writing anything
   expected = tasks.PRETRAINED_BY[config.architecture]
   if source is not None:
-    transfer.check_objective(source, expected, config.task, config.architecture)
+    whole = tuple(name for name, t in tasks.TASKS.items() if not t.heads and config.architecture in t.architectures)
+    transfer.check_objective(source, expected, config.task, config.architecture, whole)
   settings.prepare_workdir(workdir, config)
   spec = pretrain.data_spec(config.data)
   schema = sources.schema_of(spec.name)
@@ -77,8 +78,14 @@ def run(config, workdir: str) -> Result:
   layout = task.layout(config, tokenizer)
   eval_cfg = settings.section(EvalConfig, config.eval, "eval")
 
-  train_source = sources.sample(sources.open_split(spec, "train"), config.data.train_examples, config.data.sample_seed)
-  validation = sources.head(sources.open_split(spec, "validation"), eval_cfg.validation_examples)
+
+  def split(name):  # the records of split `name` this task uses (all but held-out families, one sub-task, ...)
+    return sources.where(sources.open_split(spec, name), task.select(config, name),
+                         f"task {config.task!r} with task_options={settings.to_dict(config.get('task_options', {}))}")
+
+  train_source = sources.sample(split("train"), config.data.train_examples, config.data.sample_seed)
+  validation_split = split("validation")
+  validation = sources.head(validation_split, eval_cfg.validation_examples)
   loop_cfg = settings.section(loop.LoopConfig, config.train, "train")
   optimizer, schedule = optimizers.make_optimizer(
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), loop_cfg.steps)
@@ -86,7 +93,8 @@ def run(config, workdir: str) -> Result:
   adapt_cfg = settings.section(adapt.AdaptConfig, config.adapt, "adapt")
   optimizer = adapt.optimizer(optimizer, adapt_cfg, key)
   mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
-  train_data, eval_data = pretrain.pipelines(config, spec, tokenizer, layout, train_source=train_source)
+  train_data, eval_data = pretrain.pipelines(config, spec, tokenizer, layout, train_source=train_source,
+                                              validation_source=validation_split)
   loss_fn, eval_loss_fn = task.losses(model, config)
   evaluate = task.evaluator(model, config, tokenizer)
   init_params = tasks.init_params(model, config.architecture, config.data.seq_len, layout.decoder_seq_len)
@@ -117,7 +125,7 @@ def run(config, workdir: str) -> Result:
       warm_start=warm)
   test: dict[str, float] = {}
   if not result.preempted:
-    test_records = sources.head(sources.open_split(spec, "test"), eval_cfg.test_examples)
+    test_records = sources.head(split("test"), eval_cfg.test_examples)
     test, examples = evaluate(result.state.params, test_records)
     _write_samples(workdir, result.step, "test", examples)
     seconds = time.perf_counter() - started

@@ -36,10 +36,11 @@ def model_config(config, vocab_size: int) -> ModelConfig:
                           vocab_size=vocab)
 
 
-def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.DataLayout, train_source=None):
+def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.DataLayout, train_source=None,
+              validation_source=None):
   """The training IterDataset and a factory of validation iterables for `layout`.
 
-  `train_source` replaces the train split (e.g. a label-budget sample of it).
+  `train_source` and `validation_source` replace those splits (e.g. a label-budget sample, one sub-task).
   """
   data = config.data
   train_cfg = pipeline.PipelineConfig(seq_len=data.seq_len, batch_size=data.batch_size, seed=config.seed,
@@ -50,7 +51,7 @@ def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.Data
   train_source = sources.open_split(spec, "train") if train_source is None else train_source
   train = pipeline.build(train_source, config=train_cfg, **common)
   eval_cfg = dataclasses.replace(train_cfg, shuffle=False, num_epochs=1, drop_remainder=False)
-  validation = sources.open_split(spec, "validation")
+  validation = sources.open_split(spec, "validation") if validation_source is None else validation_source
   return train, lambda: pipeline.build(validation, config=eval_cfg, **common)
 
 

@@ -44,8 +44,16 @@ def _run_name(init: str, budget: int) -> str:
   return f"{init}_{budget or 'all'}"
 
 
-def run(config, workdir: str, budgets: list[int]) -> dict:
-  """Runs (or resumes) the study; returns what it writes to `DIR/results.json`."""
+STARTS = ("pretrained", "scratch")
+
+
+def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STARTS) -> dict:
+  """Runs (or resumes) the study; returns what it writes to `DIR/results.json`.
+
+  `starts` may leave out "scratch" (e.g. a second pretrained start whose scratch runs exist elsewhere).
+  """
+  if not starts or set(starts) - set(STARTS):
+    raise settings.ConfigError(f"--starts: expected some of {', '.join(STARTS)}, got {', '.join(starts)}.")
   if not config.init_from:
     raise settings.ConfigError("The transfer study compares against a pretrained run: set --config.init_from.")
   task = tasks.task(config)
@@ -54,7 +62,7 @@ def run(config, workdir: str, budgets: list[int]) -> dict:
   train_size = len(sources.open_split(pretrain.data_spec(config.data), "train"))
   rows = []
   for budget in budgets:
-    for init in ("pretrained", "scratch"):
+    for init in starts:
       run_dir = os.path.join(workdir, _run_name(init, budget))
       path = os.path.join(run_dir, finetune.RESULTS_FILE)
       if not os.path.isfile(path):
@@ -76,7 +84,7 @@ def run(config, workdir: str, budgets: list[int]) -> dict:
              "runs": rows}
   settings.write_json(os.path.join(workdir, RESULTS_FILE), summary)
   curves = {init: [(r["train_examples"], r["metric"]) for r in rows if r["init"] == init]
-            for init in ("pretrained", "scratch")}
+            for init in starts}
   plots.learning_curves(os.path.join(workdir, PLOT_FILE), curves, chance=CHANCE.get(task.headline),
                         title=f"{config.task} ({config.architecture}, {config.train.steps} steps)",
                         xlabel="labelled training examples", ylabel=f"test {task.headline}")

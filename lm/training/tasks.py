@@ -18,7 +18,9 @@ import numpy as np
 
 from lm import settings
 from lm.data import pipeline, schemas, supervised
-from lm.evaluation import generation, spans
+from lm.data.world.instructions import TASKS as INSTRUCTION_FAMILIES
+from lm.evaluation import generation, harness, prompts, spans
+from lm.evaluation.suite import EvalTask
 from lm.models.config import ModelConfig
 from lm.models.encoder_decoder import EncoderDecoder
 from lm.models.heads import Classifier
@@ -46,6 +48,8 @@ class Task:
   losses: Callable[[Any, Any], tuple[Callable, Callable]]   # (model, config) -> (train, eval)
   evaluator: Callable[[Any, Any, Any], Evaluator]           # (model, config, tokenizer)
   heads: bool = False                                       # new parameters beside the backbone
+  # (config, split) -> which records of that split the task uses (None = all): held-out families, one sub-task
+  select: Callable[[Any, str], Callable[[dict], bool] | None] = lambda config, split: None
 
 
 def backbone_key(task: Task) -> str:
@@ -105,6 +109,63 @@ def _instruct_evaluator(model, config, tok) -> Evaluator:
     references = [r["response"] for r in records]
     metrics = generation.exact_match(outputs, references, [r["task"] for r in records])
     return metrics, _examples(records, outputs, references, config, "prompt")
+
+  return evaluate
+
+
+def _held_out(config, split):
+  """Instruction families left out of training (task_options.held_out_families), to test zero-shot transfer to them.
+
+  Only the train split is filtered: validation and test keep every family, so the held-out
+  family's exact match (`exact_match/<family>`) is measured at every evaluation.
+  """
+  held = {f.strip() for f in config.task_options.get("held_out_families", "").split(",") if f.strip()}
+  unknown = held - set(INSTRUCTION_FAMILIES)
+  if config.data.dataset == "world/instructions" and unknown:
+    raise settings.ConfigError(f"task_options.held_out_families: unknown families {sorted(unknown)}; the world's "
+                               f"are {', '.join(INSTRUCTION_FAMILIES)}.")
+  return (lambda record: record["task"] not in held) if held and split == "train" else None
+
+
+# --- multiple choice (decoder): the few-shot tasks, fine-tuned on k examples -----------------------
+
+def _choice_template(config) -> prompts.Template:
+  return prompts.template(config.task_options.template)
+
+
+def _choice_layout(config, tok):
+  tmpl = _choice_template(config)
+
+  def transform(record):
+    item = prompts.from_fewshot(record)
+    context = prompts.encode(tok, prompts.segments(tmpl, [], item))
+    return supervised.prompt_response(context, tok.encode(item.answer + tmpl.after_answer), tok.eos_id)
+
+  return DataLayout(transform, (), pack=False, long_examples="truncate")
+
+
+def _choice_select(config, split):
+  names = {t.strip() for t in config.task_options.get("tasks", "").split(",") if t.strip()}
+  return (lambda record: record["task"] in names) if names else None
+
+
+def _choice_evaluator(model, config, tok) -> Evaluator:
+  """Zero-shot likelihood scoring by the evaluation harness (`accuracy`, and `accuracy/<task>`)."""
+  cfg = harness.HarnessConfig(shots=(0,), methods=("loglik",), batch_size=config.eval.batch_size, progress_bar=False)
+
+  def evaluate(params, records):
+    scorer = harness.Harness(model, params, tok, cfg, _choice_template(config))
+    items = [prompts.from_fewshot(r) for r in records]
+    metrics, predictions = {}, []
+    for name in dict.fromkeys(item.task for item in items):
+      task_metrics, recs = scorer.evaluate(EvalTask(name, [i for i in items if i.task == name], []), 0)
+      metrics[f"accuracy/{name}"] = task_metrics["accuracy"]
+      predictions += recs
+    hits = [float(r["chosen"] == r["label"]) for r in predictions]
+    metrics.update(accuracy=float(np.mean(hits)), accuracy_stderr=harness.stderr(hits), examples=float(len(items)))
+    examples = [{"input": r["prompt"], "reference": r["answer"], "output": r["choices"][r["chosen"]]}
+                for r in predictions[:config.eval.samples]]
+    return metrics, examples
 
   return evaluate
 
@@ -246,7 +307,9 @@ TASKS: dict[str, Task] = {
     "instruct": Task("instructions", ("decoder",), "exact_match", lambda m, c: Decoder(m),
                      lambda c, tok: DataLayout(_instruction_transform(c, tok), (), pack=c.data.pack,
                                                long_examples="truncate"),  # a chunk without its prompt is useless
-                     _sft_losses, _instruct_evaluator),
+                     _sft_losses, _instruct_evaluator, select=_held_out),
+    "choice": Task("fewshot", ("decoder",), "accuracy", lambda m, c: Decoder(m), _choice_layout, _sft_losses,
+                   _choice_evaluator, select=_choice_select),
     "sentiment": Task("sentiment", ("encoder", "decoder"), "accuracy", _classifier(False, schemas.SENTIMENT_LABELS),
                       _sentiment_layout, _classify_losses(False), _sentiment_evaluator, heads=True),
     "ner": Task("ner", ("encoder", "decoder"), "span_f1", _classifier(True, schemas.NER_TAGS), _ner_layout,

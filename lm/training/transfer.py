@@ -72,8 +72,21 @@ def resolve(init_from: str) -> Source:
   return Source(checkpoints=checkpoints, step=step, run_dir=run_dir, config=config)
 
 
-def check_objective(source: Source, expected: str, task: str, architecture: str) -> None:
-  """A backbone must come from the pretraining that built that architecture."""
+def check_objective(source: Source, expected: str, task: str, architecture: str,
+                    whole_model_tasks: tuple[str, ...] = ()) -> None:
+  """A backbone must come from the pretraining that built that architecture, or from a fine-tuning run of
+  one of `whole_model_tasks` (tasks whose parameters are the whole model, e.g. instruction tuning) on it."""
+  theirs = source.config or {}
+  if "task" in theirs:
+    if theirs["task"] in whole_model_tasks and theirs.get("architecture") == architecture:
+      if (theirs.get("adapt") or {}).get("lora_rank"):
+        raise settings.ConfigError(f"init_from={source.run_dir} trained LoRA adapters; starting from a LoRA run "
+                                   "is not supported. Start from its own init_from, or fine-tune it fully.")
+      return
+    raise settings.ConfigError(
+        f"init_from={source.run_dir} is a {theirs['task']!r} fine-tuning run ({theirs.get('architecture')}); task "
+        f"{task!r} with architecture {architecture!r} starts from a {expected!r} pretraining run or a fine-tuning "
+        f"run of a whole {architecture} ({', '.join(whole_model_tasks)}).")
   if source.objective is not None and source.objective != expected:
     raise settings.ConfigError(
         f"init_from={source.run_dir} is a {source.objective!r} run, but task {task!r} with architecture "
