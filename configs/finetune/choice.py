@@ -25,7 +25,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.architecture = "decoder"
   c.init_from = ""                  # a causal pretraining run, or an instruction-tuned one
   c.data.dataset = "world/fewshot"  # or files/fewshot with --config.data.files.train=... (JSONL)
-  c.data.seq_len = 160              # the longest world item (located_in, three facts) is about 110 pieces
+  c.data.seq_len = 128              # the longest world item (older: two facts and a question) is under 90 pieces
   c.task_options = ml_collections.ConfigDict()
   c.task_options.tasks = ""         # train and score only these tasks (comma-separated; "" = all of them)
   c.task_options.template = prompts.PLAIN  # how an item reads; the harness prompts in the same template
