@@ -79,7 +79,8 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STAR
       rows.append({"init": init, "train_examples": result["train_examples"],
                    "metric": result["test"][task.headline], "seconds": result["seconds"], "test": result["test"],
                    "validation_loss": result["validation"].get("loss")})
-  summary = {"task": config.task, "architecture": config.architecture, "headline": task.headline,
+  summary = {"task": config.task, "task_options": settings.to_dict(config.get("task_options", {})),
+             "architecture": config.architecture, "headline": task.headline,
              "init_from": config.init_from, "steps": config.train.steps, "train_split_size": train_size,
              "runs": rows}
   settings.write_json(os.path.join(workdir, RESULTS_FILE), summary)
