@@ -58,6 +58,6 @@ def table(evaluation_dir: str, study_dirs: Sequence[str], start: str = "pretrain
     cells = [_fmt(by_k[k].get(metric), by_k[k].get(f"{metric}_stderr")) for k in shots]
     cells += [_fmt(*tuned.get(task, {}).get(b, (None, None))) for b in budgets] if metric == "accuracy" else \
         ["-"] * len(budgets)
-    label = task if metric == "accuracy" else f"{task} (instruction family, exact match)"
+    label = task if metric == "accuracy" else f"{task} (exact match)"
     lines.append("| " + " | ".join([label, chance] + cells) + " |")
   return "\n".join(lines)

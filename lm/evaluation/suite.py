@@ -3,7 +3,8 @@
 Three kinds of task, any mix of them in one suite:
 - `world/fewshot` tasks (multiple choice): sentiment, located_in, entity_type, zx_morphology, older;
 - families of `world/instructions` (qa, fact, translate, sentiment, entities, continue, count,
-  compare), scored by greedy generation and exact match: e.g. the family held out of instruction tuning;
+  compare), scored by greedy generation and exact match: e.g. the family held out of instruction
+  tuning; they are named `instructions/<family>`;
 - JSONL files of `{"prompt", "choices", "answer"}` rows (optionally `"task"`; else the file name is
   the task), with demonstrations from `jsonl_demos` or, without one, from the file's other items.
 
@@ -73,7 +74,8 @@ def load(cfg: SuiteConfig, data_dir: str, world_cfg: world.WorldConfig) -> list[
     if names:
       items = _world(view, cfg.split, data_dir, world_cfg, convert)
       pool = _world(view, cfg.demo_split, data_dir, world_cfg, convert)
-      tasks += [EvalTask(n, items[n], pool[n]) for n in names]
+      prefix = "" if view == "fewshot" else f"{view}/"  # "instructions/sentiment" is not fewshot's "sentiment"
+      tasks += [EvalTask(prefix + n, items[n], pool[n]) for n in names]
   if cfg.jsonl:
     items = _by_task(prompts.from_fewshot(r) for r in formats.read_records(_paths(cfg.jsonl), "fewshot"))
     pool = _by_task(prompts.from_fewshot(r) for r in formats.read_records(_paths(cfg.jsonl_demos), "fewshot")) \
@@ -81,6 +83,9 @@ def load(cfg: SuiteConfig, data_dir: str, world_cfg: world.WorldConfig) -> list[
     tasks += [EvalTask(n, v, pool.get(n, [])) for n, v in items.items()]
   if not tasks:
     raise settings.ConfigError("The suite has no tasks: set tasks.fewshot, tasks.instructions or tasks.jsonl.")
+  names = [t.name for t in tasks]
+  if len(set(names)) < len(names):
+    raise settings.ConfigError(f"Two tasks share a name in {names}: give JSONL rows a distinct \"task\" field.")
   out = []
   for t in tasks:
     if not t.items:
