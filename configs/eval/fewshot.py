@@ -51,6 +51,9 @@ def get_config(preset: str = "fewshot") -> ml_collections.ConfigDict:
   c.harness.batch_size = 32        # items per compiled call
   c.harness.max_new_tokens = 24    # generation budget (world answers are under 20 tokens)
   c.harness.stop = "\n"            # generations are cut here (a plain prompt's next example starts after it)
+  # Longest prompt + answer in tokens; 0 = the run's data.seq_len, since positions beyond the length a model
+  # trained on were never trained. Demonstrations that do not fit are dropped (the table's "shots used").
+  c.harness.max_len = 0
   c.harness.progress_bar = True
   if preset == "heldout":
     c.tasks.instructions = "sentiment"

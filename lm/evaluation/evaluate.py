@@ -43,11 +43,13 @@ def run(config, workdir: str) -> dict:
   tasks = suite.load(suite_cfg, os.path.expanduser(config.data.data_dir), world_cfg)
   settings.prepare_workdir(workdir, config)
   template = harness.resolve_template(cfg, loaded.config)
-  logging.info("Evaluating %s at step %d on %s at k=%s; template %r.", config.checkpoint, loaded.step,
-               ", ".join(f"{t.name} ({len(t.items)})" for t in tasks), list(cfg.shots), template.example)
-  results, records = harness.Harness(loaded.model, loaded.params, loaded.tokenizer, cfg, template).run(tasks)
+  max_len = harness.context_length(cfg, loaded.config, loaded.model)
+  logging.info("Evaluating %s at step %d on %s at k=%s; template %r; prompts up to %d tokens.", config.checkpoint,
+               loaded.step, ", ".join(f"{t.name} ({len(t.items)})" for t in tasks), list(cfg.shots), template.example,
+               max_len)
+  results, records = harness.Harness(loaded.model, loaded.params, loaded.tokenizer, cfg, template, max_len).run(tasks)
   summary = {"checkpoint": os.path.abspath(config.checkpoint), "step": loaded.step, "template": template.example,
-             "separator": template.separator, "shots": list(cfg.shots), "methods": list(cfg.methods),
+             "separator": template.separator, "max_len": max_len, "shots": list(cfg.shots), "methods": list(cfg.methods),
              "seconds": time.perf_counter() - started,
              "tasks": {t: {k: {n: _finite(v) for n, v in m.items()} for k, m in by_k.items()}
                        for t, by_k in results.items()}}

@@ -38,6 +38,7 @@ class HarnessConfig:
   batch_size: int = 32           # items per compiled scoring or generation call
   max_new_tokens: int = 24       # greedy generation budget
   stop: str = "\n"               # generation is cut at the first occurrence ("" = never)
+  max_len: int = 0               # longest prompt + answer, in tokens (0 = the length the run trained on)
   progress_bar: bool = True
 
   def __post_init__(self):
@@ -58,6 +59,11 @@ def _mean_and_stderr(name: str, hits: Sequence[float]) -> dict[str, float]:
   return {name: float(np.mean(hits)), f"{name}_stderr": stderr(hits)}
 
 
+def context_length(cfg: HarnessConfig, run_config, model) -> int:
+  """`harness.max_len`, or the sequence length the run trained on: positions beyond it were never trained."""
+  return cfg.max_len or min(int(run_config.data.seq_len), model.config.max_len)
+
+
 def resolve_template(cfg: HarnessConfig, run_config) -> prompts.Template:
   """`auto` is the run's own prompt template (instruction-tuned and multiple-choice runs), else plain."""
   name = cfg.template
@@ -74,9 +80,11 @@ def cut(text: str, stop: str) -> str:
 class Harness:
   """A loaded decoder with its tokenizer, ready to evaluate tasks (`evaluate(task, k)`)."""
 
-  def __init__(self, model, params, tokenizer, cfg: HarnessConfig, template: prompts.Template):
+  def __init__(self, model, params, tokenizer, cfg: HarnessConfig, template: prompts.Template, max_len: int):
+    if max_len > model.config.max_len:
+      raise settings.ConfigError(f"harness.max_len={max_len} exceeds the model's max_len={model.config.max_len}.")
     self.model, self.params, self.tokenizer, self.cfg, self.template = model, params, tokenizer, cfg, template
-    self.max_len = model.config.max_len
+    self.max_len = max_len
 
   def _budget(self, choice_ids: Sequence[Sequence[int]]) -> int:
     room = max([len(c) for c in choice_ids] or [0])

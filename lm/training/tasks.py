@@ -154,7 +154,7 @@ def _choice_evaluator(model, config, tok) -> Evaluator:
   cfg = harness.HarnessConfig(shots=(0,), methods=("loglik",), batch_size=config.eval.batch_size, progress_bar=False)
 
   def evaluate(params, records):
-    scorer = harness.Harness(model, params, tok, cfg, _choice_template(config))
+    scorer = harness.Harness(model, params, tok, cfg, _choice_template(config), config.data.seq_len)
     items = [prompts.from_fewshot(r) for r in records]
     metrics, predictions = {}, []
     for name in dict.fromkeys(item.task for item in items):

@@ -46,7 +46,7 @@ def test_chosen_answer_is_the_best_choice_by_the_forward_pass(lm_run):
     assert scoring.choose(scores, [len(c) for c in ids], False) == int(np.argmax(hand))
   # The harness's accuracy is the share of items whose hand-scored best choice is the answer.
   h = harness.Harness(lm_run.model, lm_run.params, tok, harness.HarnessConfig(shots=(0,), methods=("loglik",),
-                                                                              batch_size=4), prompts.Template())
+                                                                              batch_size=4), prompts.Template(), 256)
   metrics, records = h.evaluate(EvalTask("colour", ITEMS, []), 0)
   expected = [float(np.argmax([_by_hand(lm_run, ctx, c) for c in ids]) == item.label)
               for ctx, ids, item in zip(contexts, choice_ids, ITEMS)]
@@ -58,7 +58,7 @@ def test_length_normalisation_divides_by_tokens(lm_run):
   assert scoring.choose([-4.0, -5.0], [1, 5], normalise=False) == 0
   assert scoring.choose([-4.0, -5.0], [1, 5], normalise=True) == 1  # -4 per token against -1 per token
   h = harness.Harness(lm_run.model, lm_run.params, lm_run.tokenizer,
-                      harness.HarnessConfig(shots=(0,), methods=("loglik",), batch_size=8), prompts.Template())
+                      harness.HarnessConfig(shots=(0,), methods=("loglik",), batch_size=8), prompts.Template(), 256)
   _, records = h.evaluate(EvalTask("colour", ITEMS, []), 0)
   for record, item in zip(records, ITEMS):
     lengths = [len(lm_run.tokenizer.encode(c)) for c in item.choices]
@@ -129,6 +129,14 @@ def test_prompts_that_do_not_fit_drop_demonstrations_from_the_front(lm_run):
   assert used == 3 and ids == prompts.encode(tok, prompts.segments(tmpl, demos[1:], ITEMS[0]))
   with pytest.raises(ValueError, match="the item's own prompt"):
     prompts.fit(tok, tmpl, demos, ITEMS[0], 2)
+
+
+def test_prompts_are_limited_to_the_length_the_run_trained_on(lm_run):
+  assert lm_run.config.data.seq_len == 64 and lm_run.model.config.max_len == 256
+  assert harness.context_length(harness.HarnessConfig(), lm_run.config, lm_run.model) == 64
+  assert harness.context_length(harness.HarnessConfig(max_len=200), lm_run.config, lm_run.model) == 200
+  with pytest.raises(settings.ConfigError, match="exceeds the model's max_len=256"):
+    harness.Harness(lm_run.model, lm_run.params, lm_run.tokenizer, harness.HarnessConfig(), prompts.Template(), 300)
 
 
 def test_standard_error_on_a_known_case():

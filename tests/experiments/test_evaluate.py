@@ -17,7 +17,7 @@ def _eval_config(data_dir: str, checkpoint: str):
   c.checkpoint, c.data.data_dir, c.data.world.scale = checkpoint, data_dir, TASK_WORLD
   c.tasks.fewshot, c.tasks.max_items = "sentiment,entity_type", 12
   c.harness.shots, c.harness.batch_size, c.harness.max_new_tokens = (0, 2), 8, 8
-  c.harness.progress_bar = False
+  c.harness.progress_bar, c.harness.max_len = False, 256  # the run trained on 64-token rows; its positions go to 256
   return c
 
 
@@ -26,7 +26,7 @@ def test_evaluate_writes_a_table_per_task_and_k(task_data_dir, world_causal_run,
   assert list(summary["tasks"]) == ["sentiment", "entity_type", "instructions/sentiment"]
   saved = json.load(open(tmp_path / evaluate.RESULTS_FILE))
   assert saved == json.loads(json.dumps(summary))
-  assert saved["template"] == prompts.PLAIN  # a pretraining run is prompted plainly
+  assert saved["template"] == prompts.PLAIN and saved["max_len"] == 256  # a pretraining run is prompted plainly
   entity = saved["tasks"]["entity_type"]
   assert set(entity) == {"0", "2"} and entity["0"]["chance"] == pytest.approx(0.25)
   assert entity["2"]["shots_used"] == 2 and entity["0"]["items"] == 12
