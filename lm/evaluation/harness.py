@@ -22,6 +22,7 @@ import tqdm
 from lm import settings
 from lm.evaluation import generation, prompts, scoring
 from lm.evaluation.suite import EvalTask
+from lm.models.transformer import Decoder
 from lm.sampling import decode
 
 METHODS = ("loglik", "generate")
@@ -167,7 +168,6 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def check_decoder(model, workdir: str) -> None:
-  from lm.models.transformer import Decoder  # pylint: disable=g-import-not-at-top
   if not isinstance(model, Decoder):
     raise settings.ConfigError(f"checkpoint={workdir} holds a {type(model).__name__}; the harness scores decoder "
                                "language models (causal pretraining, instruction tuning, multiple-choice tuning).")

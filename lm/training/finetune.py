@@ -78,7 +78,6 @@ def run(config, workdir: str) -> Result:
   layout = task.layout(config, tokenizer)
   eval_cfg = settings.section(EvalConfig, config.eval, "eval")
 
-
   def split(name):  # the records of split `name` this task uses (all but held-out families, one sub-task, ...)
     return sources.where(sources.open_split(spec, name), task.select(config, name),
                          f"task {config.task!r} with task_options={settings.to_dict(config.get('task_options', {}))}")
