@@ -24,6 +24,12 @@ def _fmt(value, se) -> str:
   return f"{value:.3f} ± {se:.3f}" if se is not None else f"{value:.3f}"
 
 
+def _used(metrics: dict, k: int) -> str:
+  """A note when prompts lost demonstrations to the length limit: the mean number that fitted."""
+  used = metrics.get("shots_used", k)
+  return f" ({used:.1f} shots fit)" if used < k - 1e-6 else ""
+
+
 def finetuned(study_dirs: Sequence[str], start: str = "pretrained") -> dict[str, dict[int, tuple[float, float]]]:
   """task -> budget -> (test accuracy, its standard error) from multiple-choice transfer studies."""
   out: dict[str, dict[int, tuple[float, float]]] = {}
@@ -44,7 +50,10 @@ def finetuned(study_dirs: Sequence[str], start: str = "pretrained") -> dict[str,
 
 
 def table(evaluation_dir: str, study_dirs: Sequence[str], start: str = "pretrained") -> str:
-  """Markdown: task, chance, accuracy at each k in context, accuracy after fine-tuning on each k."""
+  """Markdown: task, chance, accuracy at each k in context, accuracy after fine-tuning on each k.
+
+  A k-shot cell whose prompts could not all hold k demonstrations says how many fitted on average.
+  """
   evaluation = _load(evaluation_dir, "results.json")
   tuned = finetuned(study_dirs, start) if study_dirs else {}
   shots = [str(k) for k in evaluation["shots"]]
@@ -55,7 +64,7 @@ def table(evaluation_dir: str, study_dirs: Sequence[str], start: str = "pretrain
     first = by_k[shots[0]]
     metric = "accuracy" if "accuracy" in first else "exact_match"
     chance = f"{first['chance']:.3f}" if "chance" in first and metric == "accuracy" else "-"
-    cells = [_fmt(by_k[k].get(metric), by_k[k].get(f"{metric}_stderr")) for k in shots]
+    cells = [_fmt(by_k[k].get(metric), by_k[k].get(f"{metric}_stderr")) + _used(by_k[k], int(k)) for k in shots]
     cells += [_fmt(*tuned.get(task, {}).get(b, (None, None))) for b in budgets] if metric == "accuracy" else \
         ["-"] * len(budgets)
     label = task if metric == "accuracy" else f"{task} (exact match)"
