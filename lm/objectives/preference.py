@@ -1,0 +1,56 @@
+"""Losses on preference pairs (prompt, chosen, rejected): the reward model's and DPO's.
+
+Shapes: B pairs, T length, V vocabulary. Rows whose `weights_B` is 0 (padding of a last batch)
+count in neither the loss nor the metrics.
+
+- Bradley-Terry: a reward model r is trained so that P(chosen > rejected) = sigmoid(r_c - r_r),
+  i.e. on `-log sigmoid(r_c - r_r - margin)`. The optional centring term `centring * mean((r_c + r_r)^2)`
+  keeps rewards near zero, since the pairwise loss leaves their offset free.
+- DPO (Rafailov et al., 2023): the policy's implicit reward is beta * log(pi / pi_ref) of a whole
+  response; the same pairwise loss on it, optionally with label smoothing (conservative DPO).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def _mean(x_B, weights_B):
+  return jnp.sum(x_B * weights_B) / jnp.maximum(jnp.sum(weights_B), 1e-8)
+
+
+def bradley_terry(chosen_B: jax.Array, rejected_B: jax.Array, weights_B: jax.Array, *, margin_B: jax.Array | None = None,
+                  centring: float = 0.0) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """The reward model's pairwise loss and its metrics: `rm_accuracy` (chosen scored higher), `reward_gap`."""
+  weights_B = weights_B.astype(jnp.float32)
+  chosen_B, rejected_B = chosen_B.astype(jnp.float32), rejected_B.astype(jnp.float32)
+  gap_B = chosen_B - rejected_B
+  pairwise = _mean(-jax.nn.log_sigmoid(gap_B - (0.0 if margin_B is None else margin_B)), weights_B)
+  centre = _mean(jnp.square(chosen_B + rejected_B), weights_B)
+  loss = pairwise + centring * centre
+  return loss, {"loss": loss, "bt_loss": pairwise, "rm_accuracy": _mean((gap_B > 0).astype(jnp.float32), weights_B),
+                "reward_gap": _mean(gap_B, weights_B), "reward_mean": _mean((chosen_B + rejected_B) / 2, weights_B),
+                "weight": jnp.sum(weights_B)}
+
+
+def sequence_logprobs(logits_BxTxV: jax.Array, targets_BxT: jax.Array, weights_BxT: jax.Array) -> jax.Array:
+  """Summed log-probability of the weighted target tokens of each row (a response's log-likelihood): [B]."""
+  logprobs_BxTxV = jax.nn.log_softmax(logits_BxTxV.astype(jnp.float32))
+  picked_BxT = jnp.take_along_axis(logprobs_BxTxV, targets_BxT[..., None], axis=-1)[..., 0]
+  return jnp.sum(picked_BxT * weights_BxT, axis=-1)
+
+
+def dpo(policy_chosen_B: jax.Array, policy_rejected_B: jax.Array, reference_chosen_B: jax.Array,
+        reference_rejected_B: jax.Array, weights_B: jax.Array, *, beta: float,
+        label_smoothing: float = 0.0) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """DPO's loss from the responses' log-likelihoods under the policy and the frozen reference."""
+  weights_B = weights_B.astype(jnp.float32)
+  chosen_B = beta * (policy_chosen_B - reference_chosen_B)        # implicit rewards
+  rejected_B = beta * (policy_rejected_B - reference_rejected_B)
+  logits_B = chosen_B - rejected_B
+  per_pair_B = -(1 - label_smoothing) * jax.nn.log_sigmoid(logits_B) - label_smoothing * jax.nn.log_sigmoid(-logits_B)
+  loss = _mean(per_pair_B, weights_B)
+  return loss, {"loss": loss, "dpo_accuracy": _mean((logits_B > 0).astype(jnp.float32), weights_B),
+                "reward_chosen": _mean(chosen_B, weights_B), "reward_rejected": _mean(rejected_B, weights_B),
+                "reward_margin": _mean(logits_B, weights_B), "weight": jnp.sum(weights_B)}
