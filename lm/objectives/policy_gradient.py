@@ -1,0 +1,109 @@
+"""Policy-gradient pieces shared by PPO, GRPO and RLOO, as pure functions.
+
+Shapes: B responses, T response positions, G samples per prompt. `mask_BxT` is 1 on the tokens a
+response produced (eos included) and 0 on the padding after it; padding never enters a mean, a
+variance or a gradient.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+KL_ESTIMATORS = ("k1", "k2", "k3")
+
+
+def masked_mean(x: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
+  mask = mask.astype(x.dtype)
+  return jnp.sum(x * mask, axis=axis) / jnp.maximum(jnp.sum(mask, axis=axis), 1e-8)
+
+
+def kl_estimate(logp_BxT: jax.Array, ref_logp_BxT: jax.Array, estimator: str) -> jax.Array:
+  """Per-token estimates of KL(policy || reference) from tokens sampled by the policy (Schulman's k1, k2, k3).
+
+  With log r = log ref - log pi: k1 = -log r (unbiased, can be negative), k2 = (log r)^2 / 2 (biased,
+  low variance), k3 = (r - 1) - log r (unbiased and never negative).
+  """
+  log_r = ref_logp_BxT - logp_BxT
+  if estimator == "k1":
+    return -log_r
+  if estimator == "k2":
+    return 0.5 * jnp.square(log_r)
+  if estimator == "k3":
+    return jnp.expm1(log_r) - log_r
+  raise ValueError(f"Unknown KL estimator {estimator!r}; expected one of {KL_ESTIMATORS}.")
+
+
+def whiten(x_BxT: jax.Array, mask_BxT: jax.Array, *, shift_mean: bool = True, eps: float = 1e-8) -> jax.Array:
+  """`x` scaled to unit variance (and zero mean if `shift_mean`) over the valid tokens; padding stays 0."""
+  mean = masked_mean(x_BxT, mask_BxT)
+  var = masked_mean(jnp.square(x_BxT - mean), mask_BxT)
+  out = (x_BxT - mean) * jax.lax.rsqrt(var + eps)
+  if not shift_mean:
+    out = out + mean
+  return out * mask_BxT
+
+
+def gae(rewards_BxT: jax.Array, values_BxT: jax.Array, mask_BxT: jax.Array, *, gamma: float,
+        lam: float) -> tuple[jax.Array, jax.Array]:
+  """Generalised advantage estimation over each response; `(advantages, returns)`, both 0 on padding.
+
+  The episode ends with the response's last valid token, so the value after it is 0.
+  """
+  mask_BxT = mask_BxT.astype(values_BxT.dtype)
+  next_values_BxT = jnp.concatenate([values_BxT[:, 1:] * mask_BxT[:, 1:], jnp.zeros_like(values_BxT[:, :1])], axis=1)
+  next_mask_BxT = jnp.concatenate([mask_BxT[:, 1:], jnp.zeros_like(mask_BxT[:, :1])], axis=1)
+  deltas_BxT = (rewards_BxT + gamma * next_values_BxT - values_BxT) * mask_BxT
+
+  def step(carry_B, inputs):
+    delta_B, next_mask_B = inputs
+    advantage_B = delta_B + gamma * lam * next_mask_B * carry_B
+    return advantage_B, advantage_B
+
+  _, advantages_TxB = jax.lax.scan(step, jnp.zeros_like(deltas_BxT[:, 0]), (deltas_BxT.T, next_mask_BxT.T),
+                                   reverse=True)
+  advantages_BxT = advantages_TxB.T * mask_BxT
+  return advantages_BxT, (advantages_BxT + values_BxT) * mask_BxT
+
+
+def clipped_policy_loss(logp_BxT: jax.Array, old_logp_BxT: jax.Array, advantages_BxT: jax.Array, mask_BxT: jax.Array,
+                        clip: float) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """PPO's clipped surrogate (to minimise), with the fraction of clipped tokens and the old-to-new approximate KL."""
+  log_ratio_BxT = logp_BxT - old_logp_BxT
+  ratio_BxT = jnp.exp(log_ratio_BxT)
+  unclipped_BxT = -advantages_BxT * ratio_BxT
+  clipped_BxT = -advantages_BxT * jnp.clip(ratio_BxT, 1 - clip, 1 + clip)
+  loss = masked_mean(jnp.maximum(unclipped_BxT, clipped_BxT), mask_BxT)
+  return loss, {"policy_loss": loss,
+                "clip_fraction": masked_mean((jnp.abs(ratio_BxT - 1) > clip).astype(jnp.float32), mask_BxT),
+                "approx_kl": masked_mean(jnp.expm1(-log_ratio_BxT) + log_ratio_BxT, mask_BxT)}
+
+
+def clipped_value_loss(values_BxT: jax.Array, old_values_BxT: jax.Array, returns_BxT: jax.Array, mask_BxT: jax.Array,
+                       clip: float) -> jax.Array:
+  """PPO's value loss: the larger of the plain and the clipped squared error, halved."""
+  clipped_BxT = old_values_BxT + jnp.clip(values_BxT - old_values_BxT, -clip, clip)
+  error_BxT = jnp.maximum(jnp.square(values_BxT - returns_BxT), jnp.square(clipped_BxT - returns_BxT))
+  return 0.5 * masked_mean(error_BxT, mask_BxT)
+
+
+def group_advantages(rewards_B: jax.Array, group_size: int, eps: float = 1e-6) -> jax.Array:
+  """GRPO: each reward minus its group's mean, over the group's standard deviation (rows are grouped G at a time)."""
+  r_NxG = rewards_B.reshape(-1, group_size)
+  centred_NxG = r_NxG - r_NxG.mean(axis=1, keepdims=True)
+  return (centred_NxG / (r_NxG.std(axis=1, keepdims=True) + eps)).reshape(-1)
+
+
+def rloo_advantages(rewards_B: jax.Array, group_size: int) -> jax.Array:
+  """RLOO: each reward minus the mean of the other G - 1 rewards of its prompt."""
+  if group_size < 2:
+    raise ValueError("RLOO needs at least two samples per prompt.")
+  r_NxG = rewards_B.reshape(-1, group_size)
+  others_NxG = (r_NxG.sum(axis=1, keepdims=True) - r_NxG) / (group_size - 1)
+  return (r_NxG - others_NxG).reshape(-1)
+
+
+def entropy(logits_BxTxV: jax.Array, mask_BxT: jax.Array) -> jax.Array:
+  """Mean per-token entropy of the policy over valid tokens."""
+  logp_BxTxV = jax.nn.log_softmax(logits_BxTxV.astype(jnp.float32))
+  return masked_mean(-jnp.sum(jnp.exp(logp_BxTxV) * logp_BxTxV, axis=-1), mask_BxT)
