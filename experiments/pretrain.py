@@ -7,7 +7,6 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-
 from absl import app, logging
 
 from experiments import cli

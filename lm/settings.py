@@ -44,6 +44,11 @@ def section(cls: type[T], values: Mapping[str, Any] | None, name: str, *, none_i
     raise ConfigError(f"Invalid {name} config: {e}") from None
 
 
+def names(text: str) -> list[str]:
+  """A comma-separated config value as a list: "a, b,," -> ["a", "b"]."""
+  return [n.strip() for n in text.split(",") if n.strip()]
+
+
 def to_dict(config) -> dict:
   return json.loads(config.to_json_best_effort()) if hasattr(config, "to_json_best_effort") else dict(config)
 

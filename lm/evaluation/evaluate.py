@@ -49,7 +49,8 @@ def run(config, workdir: str) -> dict:
                max_len)
   results, records = harness.Harness(loaded.model, loaded.params, loaded.tokenizer, cfg, template, max_len).run(tasks)
   summary = {"checkpoint": os.path.abspath(config.checkpoint), "step": loaded.step, "template": template.example,
-             "separator": template.separator, "max_len": max_len, "shots": list(cfg.shots), "methods": list(cfg.methods),
+             "separator": template.separator, "max_len": max_len, "shots": list(cfg.shots),
+             "methods": list(cfg.methods),
              "seconds": time.perf_counter() - started,
              "tasks": {t: {k: {n: _finite(v) for n, v in m.items()} for k, m in by_k.items()}
                        for t, by_k in results.items()}}
@@ -62,10 +63,11 @@ def run(config, workdir: str) -> dict:
       f.write(json.dumps(record, ensure_ascii=False) + "\n")
   curves, chance = {}, {}
   for t, by_k in results.items():  # multiple-choice accuracy where there is one, else exact match
-    metric = "accuracy" if "accuracy" in next(iter(by_k.values())) else "exact_match"
+    first = next(iter(by_k.values()))
+    metric = "accuracy" if "accuracy" in first else "exact_match"
     curves[t] = [(int(k), m[metric], m[f"{metric}_stderr"]) for k, m in by_k.items()]
-    if "chance" in next(iter(by_k.values())) and metric == "accuracy":
-      chance[t] = next(iter(by_k.values()))["chance"]
+    if metric == "accuracy":
+      chance[t] = first["chance"]
   plots.shots_curves(os.path.join(workdir, PLOT_FILE), curves, chance,
                      title=f"{os.path.basename(os.path.abspath(config.checkpoint))} at step {loaded.step}",
                      ylabel="accuracy (generation: exact match)")

@@ -93,16 +93,25 @@ class Harness:
       room = max(room, self.cfg.max_new_tokens)
     return self.max_len - room
 
-  def evaluate(self, task: EvalTask, k: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Metrics of `task` at `k` shots, and one prediction record per item."""
-    tok, cfg = self.tokenizer, self.cfg
-    contexts, choice_ids, used = [], [], []
+  def prepare(self, task: EvalTask, k: int) -> list[tuple[list[list[int]], list[prompts.Item]]]:
+    """Per item: its choices' token ids and its first `k` demonstrations (nested, so shared by every smaller k)."""
+    prepared = []
     for index, item in enumerate(task.items):
-      ids = [tok.encode(c) for c in item.choices]
+      ids = [self.tokenizer.encode(c) for c in item.choices]
       if any(not x for x in ids):
         raise ValueError(f"task {task.name!r}, item {index}: a choice encodes to no tokens: {item.choices}.")
-      demos = prompts.draw(task.pool, item, index, k, cfg.seed)
-      context, n = prompts.fit(tok, self.template, demos, item, self._budget(ids))
+      prepared.append((ids, prompts.draw(task.pool, item, index, k, self.cfg.seed)))
+    return prepared
+
+  def evaluate(self, task: EvalTask, k: int, prepared=None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Metrics of `task` at `k` shots, and one prediction record per item.
+
+    `prepared` is `prepare(task, K)` for some K >= k, to draw and encode once for several k.
+    """
+    tok, cfg = self.tokenizer, self.cfg
+    contexts, choice_ids, used = [], [], []
+    for item, (ids, demos) in zip(task.items, prepared or self.prepare(task, k)):
+      context, n = prompts.fit(tok, self.template, demos[:k], item, self._budget(ids))
       contexts.append(context)
       choice_ids.append(ids)
       used.append(n)
@@ -121,8 +130,8 @@ class Harness:
         chosen, chosen_norm = scoring.choose(s, lengths, False), scoring.choose(s, lengths, True)
         raw.append(float(chosen == task.items[i].label))
         norm.append(float(chosen_norm == task.items[i].label))
-        records[i].update(choices=list(task.items[i].choices), label=task.items[i].label, scores=[round(float(x), 4) for x in s],
-                          chosen=chosen, chosen_norm=chosen_norm)
+        records[i].update(choices=list(task.items[i].choices), label=task.items[i].label,
+                          scores=[round(float(x), 4) for x in s], chosen=chosen, chosen_norm=chosen_norm)
       metrics.update(_mean_and_stderr("accuracy", raw), **_mean_and_stderr("accuracy_norm", norm))
     if "generate" in cfg.methods:
       sampling = decode.SamplingConfig(max_new_tokens=cfg.max_new_tokens, temperature=0.0)
@@ -140,9 +149,12 @@ class Harness:
     results, records = {}, []
     jobs = [(t, k) for t in tasks for k in self.cfg.shots]
     bar = tqdm.tqdm(jobs, desc="evaluating", unit="task-k", disable=not self.cfg.progress_bar)
+    prepared = {}
     for task, k in bar:
       bar.set_postfix_str(f"{task.name} k={k}")
-      metrics, recs = self.evaluate(task, k)
+      if task.name not in prepared:  # demonstrations drawn and choices encoded once per task, for the largest k
+        prepared[task.name] = self.prepare(task, max(self.cfg.shots))
+      metrics, recs = self.evaluate(task, k, prepared[task.name])
       results.setdefault(task.name, {})[str(k)] = metrics
       records += recs
     return results, records

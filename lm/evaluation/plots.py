@@ -22,8 +22,12 @@ def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, float]
   if log_x:
     ax.set_xscale("log")
   ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+  _save(fig, ax, path)
+
+
+def _save(fig, ax, path: str, legend_size: str = "medium") -> None:
   ax.grid(True, alpha=0.3)
-  ax.legend()
+  ax.legend(fontsize=legend_size)
   fig.tight_layout()
   fig.savefig(path)
   plt.close(fig)
@@ -41,8 +45,4 @@ def shots_curves(path: str, curves: Mapping[str, Sequence[tuple[int, float, floa
     if label in chance:
       ax.axhline(chance[label], color=color, linestyle=":", linewidth=1)
   ax.set(title=title, xlabel="in-context examples k", ylabel=ylabel, ylim=(0, 1))
-  ax.grid(True, alpha=0.3)
-  ax.legend(fontsize="small")
-  fig.tight_layout()
-  fig.savefig(path)
-  plt.close(fig)
+  _save(fig, ax, path, legend_size="small")

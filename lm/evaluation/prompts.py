@@ -101,10 +101,12 @@ def segments(tmpl: Template, demos: Sequence[Item], item: Item) -> list[str]:
   return out
 
 
-def encode(tokenizer, pieces: Sequence[str]) -> list[int]:
+def encode(tokenizer, pieces: Sequence[str], encode_piece=None) -> list[int]:
+  """`[bos]` and each piece's ids (`encode_piece` defaults to `tokenizer.encode`; `fit` passes a memo)."""
+  encode_piece = encode_piece or tokenizer.encode
   ids = [tokenizer.bos_id]
   for piece in pieces:
-    ids += tokenizer.encode(piece) if piece else []
+    ids += encode_piece(piece) if piece else []
   return ids
 
 
@@ -113,9 +115,15 @@ def fit(tokenizer, tmpl: Template, demos: Sequence[Item], item: Item, budget: in
 
   Returns `(ids, demonstrations used)`; an item whose own context does not fit is an error.
   """
-  demos = list(demos)
-  while True:
-    ids = encode(tokenizer, segments(tmpl, demos, item))
+  demos, memo = list(demos), {}
+
+  def encode_piece(piece: str) -> list[int]:
+    if piece not in memo:
+      memo[piece] = tokenizer.encode(piece)
+    return memo[piece]
+
+  while True:  # dropping a demonstration re-uses every piece encoded so far
+    ids = encode(tokenizer, segments(tmpl, demos, item), encode_piece)
     if len(ids) <= budget:
       return ids, len(demos)
     if not demos:

@@ -11,10 +11,11 @@ import json
 import os
 from collections.abc import Sequence
 
+from lm import settings
 
-def _load(path: str, name: str) -> dict:
-  path = os.path.join(path, name) if os.path.isdir(path) else path
-  with open(path, encoding="utf-8") as f:
+
+def _results(directory: str) -> dict:
+  with open(os.path.join(directory, "results.json"), encoding="utf-8") as f:
     return json.load(f)
 
 
@@ -34,11 +35,11 @@ def finetuned(study_dirs: Sequence[str], start: str = "pretrained") -> dict[str,
   """task -> budget -> (test accuracy, its standard error) from multiple-choice transfer studies."""
   out: dict[str, dict[int, tuple[float, float]]] = {}
   for directory in study_dirs:
-    summary = _load(directory, "results.json")
+    summary = _results(directory)
     if summary.get("task") != "choice":
       raise ValueError(f"{directory}: a {summary.get('task')!r} study; the comparison needs multiple-choice "
                        "studies (configs/finetune/choice.py).")
-    names = [t for t in summary.get("task_options", {}).get("tasks", "").split(",") if t]
+    names = settings.names(summary.get("task_options", {}).get("tasks", ""))
     for row in summary["runs"]:
       if row["init"] != start:
         continue
@@ -54,7 +55,7 @@ def table(evaluation_dir: str, study_dirs: Sequence[str], start: str = "pretrain
 
   A k-shot cell whose prompts could not all hold k demonstrations says how many fitted on average.
   """
-  evaluation = _load(evaluation_dir, "results.json")
+  evaluation = _results(evaluation_dir)
   tuned = finetuned(study_dirs, start) if study_dirs else {}
   shots = [str(k) for k in evaluation["shots"]]
   budgets = sorted({b for by in tuned.values() for b in by})

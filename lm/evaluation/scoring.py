@@ -45,7 +45,7 @@ def choice_logprobs(model, params, context_BxP: jax.Array, context_mask_BxP: jax
                                           mutable=["cache"])
   first_BxV = jax.nn.log_softmax(logits_BxPxV[:, -1].astype(jnp.float32))
 
-  _, large = decode.init_cache(model, b * c, p + l)
+  large = jax.eval_shape(lambda: decode.init_cache(model, b * c, p + l)[1])  # shapes only: where the batch axis is
   cache_N = _repeat_batch(variables["cache"], large, c)  # N = B * C rows, row b * C + j is choice j of item b
   tokens_NxL = choices_BxCxL.reshape(b * c, l)
   mask_NxL = choices_mask_BxCxL.reshape(b * c, l)

@@ -45,7 +45,7 @@ class EvalTask:
 def _names(text: str, known: Sequence[str], key: str) -> list[str]:
   if text.strip().lower() == "all":
     return list(known)
-  names = [n.strip() for n in text.split(",") if n.strip()]
+  names = settings.names(text)
   for name in names:
     if name not in known:
       raise settings.ConfigError(f"{key}: unknown task {name!r}; expected some of {', '.join(known)} (or 'all').")
@@ -77,8 +77,8 @@ def load(cfg: SuiteConfig, data_dir: str, world_cfg: world.WorldConfig) -> list[
       prefix = "" if view == "fewshot" else f"{view}/"  # "instructions/sentiment" is not fewshot's "sentiment"
       tasks += [EvalTask(prefix + n, items[n], pool[n]) for n in names]
   if cfg.jsonl:
-    items = _by_task(prompts.from_fewshot(r) for r in formats.read_records(_paths(cfg.jsonl), "fewshot"))
-    pool = _by_task(prompts.from_fewshot(r) for r in formats.read_records(_paths(cfg.jsonl_demos), "fewshot")) \
+    items = _by_task(prompts.from_fewshot(r) for r in formats.read_records(settings.names(cfg.jsonl), "fewshot"))
+    pool = _by_task(prompts.from_fewshot(r) for r in formats.read_records(settings.names(cfg.jsonl_demos), "fewshot")) \
         if cfg.jsonl_demos else items
     tasks += [EvalTask(n, v, pool.get(n, [])) for n, v in items.items()]
   if not tasks:
@@ -93,6 +93,3 @@ def load(cfg: SuiteConfig, data_dir: str, world_cfg: world.WorldConfig) -> list[
     out.append(dataclasses.replace(t, items=t.items[:cfg.max_items] if cfg.max_items else t.items))
   return out
 
-
-def _paths(text: str) -> list[str]:
-  return [p.strip() for p in text.split(",") if p.strip()]

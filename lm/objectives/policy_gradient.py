@@ -10,12 +10,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from lm.objectives.causal import weighted_mean
+
 KL_ESTIMATORS = ("k1", "k2", "k3")
-
-
-def masked_mean(x: jax.Array, mask: jax.Array, axis=None) -> jax.Array:
-  mask = mask.astype(x.dtype)
-  return jnp.sum(x * mask, axis=axis) / jnp.maximum(jnp.sum(mask, axis=axis), 1e-8)
 
 
 def kl_estimate(logp_BxT: jax.Array, ref_logp_BxT: jax.Array, estimator: str) -> jax.Array:
@@ -36,8 +33,8 @@ def kl_estimate(logp_BxT: jax.Array, ref_logp_BxT: jax.Array, estimator: str) ->
 
 def whiten(x_BxT: jax.Array, mask_BxT: jax.Array, *, shift_mean: bool = True, eps: float = 1e-8) -> jax.Array:
   """`x` scaled to unit variance (and zero mean if `shift_mean`) over the valid tokens; padding stays 0."""
-  mean = masked_mean(x_BxT, mask_BxT)
-  var = masked_mean(jnp.square(x_BxT - mean), mask_BxT)
+  mean = weighted_mean(x_BxT, mask_BxT)
+  var = weighted_mean(jnp.square(x_BxT - mean), mask_BxT)
   out = (x_BxT - mean) * jax.lax.rsqrt(var + eps)
   if not shift_mean:
     out = out + mean
@@ -73,10 +70,10 @@ def clipped_policy_loss(logp_BxT: jax.Array, old_logp_BxT: jax.Array, advantages
   ratio_BxT = jnp.exp(log_ratio_BxT)
   unclipped_BxT = -advantages_BxT * ratio_BxT
   clipped_BxT = -advantages_BxT * jnp.clip(ratio_BxT, 1 - clip, 1 + clip)
-  loss = masked_mean(jnp.maximum(unclipped_BxT, clipped_BxT), mask_BxT)
+  loss = weighted_mean(jnp.maximum(unclipped_BxT, clipped_BxT), mask_BxT)
   return loss, {"policy_loss": loss,
-                "clip_fraction": masked_mean((jnp.abs(ratio_BxT - 1) > clip).astype(jnp.float32), mask_BxT),
-                "approx_kl": masked_mean(jnp.expm1(-log_ratio_BxT) + log_ratio_BxT, mask_BxT)}
+                "clip_fraction": weighted_mean((jnp.abs(ratio_BxT - 1) > clip).astype(jnp.float32), mask_BxT),
+                "approx_kl": weighted_mean(jnp.expm1(-log_ratio_BxT) + log_ratio_BxT, mask_BxT)}
 
 
 def clipped_value_loss(values_BxT: jax.Array, old_values_BxT: jax.Array, returns_BxT: jax.Array, mask_BxT: jax.Array,
@@ -84,7 +81,7 @@ def clipped_value_loss(values_BxT: jax.Array, old_values_BxT: jax.Array, returns
   """PPO's value loss: the larger of the plain and the clipped squared error, halved."""
   clipped_BxT = old_values_BxT + jnp.clip(values_BxT - old_values_BxT, -clip, clip)
   error_BxT = jnp.maximum(jnp.square(values_BxT - returns_BxT), jnp.square(clipped_BxT - returns_BxT))
-  return 0.5 * masked_mean(error_BxT, mask_BxT)
+  return 0.5 * weighted_mean(error_BxT, mask_BxT)
 
 
 def group_advantages(rewards_B: jax.Array, group_size: int, eps: float = 1e-6) -> jax.Array:
@@ -106,4 +103,4 @@ def rloo_advantages(rewards_B: jax.Array, group_size: int) -> jax.Array:
 def entropy(logits_BxTxV: jax.Array, mask_BxT: jax.Array) -> jax.Array:
   """Mean per-token entropy of the policy over valid tokens."""
   logp_BxTxV = jax.nn.log_softmax(logits_BxTxV.astype(jnp.float32))
-  return masked_mean(-jnp.sum(jnp.exp(logp_BxTxV) * logp_BxTxV, axis=-1), mask_BxT)
+  return weighted_mean(-jnp.sum(jnp.exp(logp_BxTxV) * logp_BxTxV, axis=-1), mask_BxT)

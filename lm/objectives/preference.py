@@ -15,22 +15,20 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-
-def _mean(x_B, weights_B):
-  return jnp.sum(x_B * weights_B) / jnp.maximum(jnp.sum(weights_B), 1e-8)
+from lm.objectives.causal import weighted_mean
 
 
-def bradley_terry(chosen_B: jax.Array, rejected_B: jax.Array, weights_B: jax.Array, *, margin_B: jax.Array | None = None,
-                  centring: float = 0.0) -> tuple[jax.Array, dict[str, jax.Array]]:
+def bradley_terry(chosen_B: jax.Array, rejected_B: jax.Array, weights_B: jax.Array, *,
+                  margin_B: jax.Array | None = None, centring: float = 0.0) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The reward model's pairwise loss and its metrics: `rm_accuracy` (chosen scored higher), `reward_gap`."""
   weights_B = weights_B.astype(jnp.float32)
   chosen_B, rejected_B = chosen_B.astype(jnp.float32), rejected_B.astype(jnp.float32)
   gap_B = chosen_B - rejected_B
-  pairwise = _mean(-jax.nn.log_sigmoid(gap_B - (0.0 if margin_B is None else margin_B)), weights_B)
-  centre = _mean(jnp.square(chosen_B + rejected_B), weights_B)
-  loss = pairwise + centring * centre
-  return loss, {"loss": loss, "bt_loss": pairwise, "rm_accuracy": _mean((gap_B > 0).astype(jnp.float32), weights_B),
-                "reward_gap": _mean(gap_B, weights_B), "reward_mean": _mean((chosen_B + rejected_B) / 2, weights_B),
+  mean = lambda x_B: weighted_mean(x_B, weights_B)
+  pairwise = mean(-jax.nn.log_sigmoid(gap_B - (0.0 if margin_B is None else margin_B)))
+  loss = pairwise + centring * mean(jnp.square(chosen_B + rejected_B))
+  return loss, {"loss": loss, "bt_loss": pairwise, "rm_accuracy": mean((gap_B > 0).astype(jnp.float32)),
+                "reward_gap": mean(gap_B), "reward_mean": mean((chosen_B + rejected_B) / 2),
                 "weight": jnp.sum(weights_B)}
 
 
@@ -50,7 +48,7 @@ def dpo(policy_chosen_B: jax.Array, policy_rejected_B: jax.Array, reference_chos
   rejected_B = beta * (policy_rejected_B - reference_rejected_B)
   logits_B = chosen_B - rejected_B
   per_pair_B = -(1 - label_smoothing) * jax.nn.log_sigmoid(logits_B) - label_smoothing * jax.nn.log_sigmoid(-logits_B)
-  loss = _mean(per_pair_B, weights_B)
-  return loss, {"loss": loss, "dpo_accuracy": _mean((logits_B > 0).astype(jnp.float32), weights_B),
-                "reward_chosen": _mean(chosen_B, weights_B), "reward_rejected": _mean(rejected_B, weights_B),
-                "reward_margin": _mean(logits_B, weights_B), "weight": jnp.sum(weights_B)}
+  mean = lambda x_B: weighted_mean(x_B, weights_B)
+  loss = mean(per_pair_B)
+  return loss, {"loss": loss, "dpo_accuracy": mean((logits_B > 0).astype(jnp.float32)), "reward_chosen": mean(chosen_B),
+                "reward_rejected": mean(rejected_B), "reward_margin": mean(logits_B), "weight": jnp.sum(weights_B)}

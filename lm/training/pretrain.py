@@ -20,7 +20,7 @@ from lm.training import loop, optimizers, recipes, sharding, transfer
 
 def data_spec(data) -> sources.DatasetSpec:
   """`config.data` as a DatasetSpec; `data.files` maps splits to paths (comma-separated for several)."""
-  files = {split: [p for p in paths.split(",") if p] if isinstance(paths, str) else list(paths)
+  files = {split: settings.names(paths) if isinstance(paths, str) else list(paths)
            for split, paths in dict(data.get("files", {}) or {}).items()}
   return sources.DatasetSpec(
       name=data.dataset, data_dir=os.path.expanduser(data.data_dir), files={k: v for k, v in files.items() if v},

@@ -119,7 +119,7 @@ def _held_out(config, split):
   Only the train split is filtered: validation and test keep every family, so the held-out
   family's exact match (`exact_match/<family>`) is measured at every evaluation.
   """
-  held = {f.strip() for f in config.task_options.get("held_out_families", "").split(",") if f.strip()}
+  held = set(settings.names(config.task_options.get("held_out_families", "")))
   unknown = held - set(INSTRUCTION_FAMILIES)
   if config.data.dataset == "world/instructions" and unknown:
     raise settings.ConfigError(f"task_options.held_out_families: unknown families {sorted(unknown)}; the world's "
@@ -145,7 +145,7 @@ def _choice_layout(config, tok):
 
 
 def _choice_select(config, split):
-  names = {t.strip() for t in config.task_options.get("tasks", "").split(",") if t.strip()}
+  names = set(settings.names(config.task_options.get("tasks", "")))
   return (lambda record: record["task"] in names) if names else None
 
 

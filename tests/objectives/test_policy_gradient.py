@@ -43,7 +43,8 @@ def test_kl_estimators():
   logp, ref = np.log([0.5, 0.2, 0.9]), np.log([0.25, 0.4, 0.9])
   log_r = ref - logp
   for name, expected in (("k1", -log_r), ("k2", 0.5 * log_r ** 2), ("k3", np.exp(log_r) - 1 - log_r)):
-    np.testing.assert_allclose(pg.kl_estimate(jnp.asarray(logp), jnp.asarray(ref), name), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(pg.kl_estimate(jnp.asarray(logp), jnp.asarray(ref), name), expected, rtol=1e-5,
+                               atol=1e-7)
   assert np.all(np.asarray(pg.kl_estimate(jnp.asarray(logp), jnp.asarray(ref), "k3")) >= 0)
   # Under samples from the policy, k1 and k3 average to the true KL.
   p, q = np.array([0.6, 0.3, 0.1]), np.array([0.2, 0.5, 0.3])
