@@ -11,11 +11,12 @@ from ml_collections import config_flags
 
 from lm import settings
 from lm.data import formats
+from lm.rl import kl
 from lm.training import checkpoint, loop
 
 # Errors whose message already says what is wrong and what to do; no traceback needed.
 USER_ERRORS = (settings.ConfigError, formats.FormatError, checkpoint.IncompatibleCheckpointError, loop.NonFiniteError,
-               FileNotFoundError, ValueError)
+               kl.KLLimitError, FileNotFoundError, ValueError)
 
 
 @contextlib.contextmanager

@@ -142,3 +142,50 @@ def seq2seq(*, bos_id: int, eos_id: int, seq_len: int, decoder_seq_len: int, sou
             "decoder_weights": np.ones_like(targets)}
 
   return transform
+
+
+PAIR_SIDES = ("chosen", "rejected")
+
+
+def preference_pair(tokenizer, template: str = PROMPT_TEMPLATE, *, seq_len: int, max_prompt_tokens: int | None = None):
+  """A preference pair as one row: `[bos] template(prompt) response [eos]` for each of chosen and rejected.
+
+  Features per side (`chosen_*`, `rejected_*`), padded to the longer of the two: `inputs` (the whole
+  sequence, eos included, so a reward head reads it at eos), `targets` (the next token) and
+  `weights` (1 where the target is a response token or the closing eos: what DPO scores), plus
+  `segment_ids` and `positions` of that side alone. A prompt longer than `max_prompt_tokens`, or
+  one that leaves no room for a whole response in `seq_len`, loses tokens from its start; a
+  response longer than `seq_len` allows is cut before its eos. Either is flagged in `truncated`.
+  """
+
+  def side(prompt: list[int], response: list[int]) -> tuple[list[int], int, bool]:
+    room = seq_len - 2 - len(response)  # bos and eos
+    cut = len(prompt) > room
+    if cut:
+      prompt = prompt[len(prompt) - max(room, 0):] if room > 0 else []
+      response = response[:seq_len - 2 - len(prompt)]
+    return [tokenizer.bos_id, *prompt, *response, tokenizer.eos_id], 1 + len(prompt), cut
+
+  def transform(record: Features) -> Features:
+    prompt = tokenizer.encode(template.format(prompt=record["prompt"]))
+    truncated = False
+    if max_prompt_tokens is not None:
+      prompt, truncated = truncate(prompt, max_prompt_tokens, "left")
+    sides = {name: side(prompt, tokenizer.encode(record[name])) for name in PAIR_SIDES}
+    length = max(len(ids) for ids, _, _ in sides.values())
+    out = {}
+    for name, (ids, response_start, cut) in sides.items():
+      truncated |= cut
+      inputs = np.zeros(length, np.int32)
+      inputs[:len(ids)] = ids
+      targets = np.zeros(length, np.int32)
+      targets[:len(ids) - 1] = ids[1:]
+      weights = np.zeros(length, np.int32)
+      weights[response_start - 1:len(ids) - 1] = 1
+      segments = (np.arange(length) < len(ids)).astype(np.int32)
+      out.update({f"{name}_inputs": inputs, f"{name}_targets": targets, f"{name}_weights": weights,
+                  f"{name}_segment_ids": segments, f"{name}_positions": np.arange(length, dtype=np.int32) * segments})
+    out["truncated"] = _flag(length, truncated)
+    return out
+
+  return transform

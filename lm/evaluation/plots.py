@@ -11,11 +11,14 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 
 
 def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, float]]], *, title: str, xlabel: str,
-                    ylabel: str, chance: float | None = None, log_x: bool = True) -> None:
-  """One line per curve (label -> [(x, y), ...]), markers at the measured points; saved as PNG."""
+                    ylabel: str, chance: float | None = None, log_x: bool = True, sort: bool = True) -> None:
+  """One line per curve (label -> [(x, y), ...]), markers at the measured points; saved as PNG.
+
+  `sort=False` joins the points in the given order (a trajectory, e.g. over training) instead of by x.
+  """
   fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
   for label, points in curves.items():
-    points = sorted(points)
+    points = sorted(points) if sort else list(points)
     ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=label)
   if chance is not None:
     ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")

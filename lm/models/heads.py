@@ -1,4 +1,4 @@
-"""Task heads on a pretrained-shaped backbone: sequence and token classification.
+"""Task heads on a pretrained-shaped backbone: sequence and token classification, and a policy with a critic.
 
 Shapes: B batch, T length, D width, C classes.
 
@@ -24,8 +24,9 @@ BACKBONES = ("encoder", "decoder")
 
 
 def last_token_index(segment_ids_BxT):
-  """Index [B] of each row's last non-padding position (0 for an all-padding row)."""
-  return jnp.maximum(jnp.sum(segment_ids_BxT > 0, axis=1) - 1, 0)
+  """Index [B] of each row's last non-padding position, with padding on either side (0 for an all-padding row)."""
+  columns_BxT = jnp.broadcast_to(jnp.arange(segment_ids_BxT.shape[1]), segment_ids_BxT.shape)
+  return jnp.max(jnp.where(segment_ids_BxT > 0, columns_BxT, 0), axis=1)
 
 
 class Classifier(nn.Module):
@@ -60,3 +61,39 @@ class Classifier(nn.Module):
     head = nn.Dense(self.num_classes, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
                     kernel_init=layers.init(c, "embed", "classes"), name="head")
     return head(features).astype(jnp.float32)
+
+
+CRITICS = ("none", "shared", "separate")
+
+
+class ActorCritic(nn.Module):
+  """An RL policy and, optionally, its value function: `(logits [B, T, V], values [B, T] or None)`, float32.
+
+  The policy is a plain `Decoder` under `policy`, so its parameters load from (and sample like) an
+  SFT run. `critic` is "none" (critic-free: GRPO, RLOO), "shared" (a value head `value_head` on the
+  policy's last hidden states: one trunk, cheaper) or "separate" (its own decoder with a per-token
+  scalar head under `critic`, the reward model's layout, so it can start from the reward model).
+  Values at position t estimate the return after the tokens up to t.
+  """
+
+  config: ModelConfig
+  critic: Literal["none", "shared", "separate"] = "separate"
+
+  @nn.compact
+  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True):
+    c = self.config
+    if self.critic not in CRITICS:
+      raise ValueError(f"ActorCritic critic must be one of {CRITICS}, got {self.critic!r}.")
+    policy = Decoder(c, name="policy")
+    if self.critic != "shared":
+      logits_BxTxV = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
+      if self.critic == "none":
+        return logits_BxTxV, None
+      values_BxTx1 = Classifier(c, 1, backbone="decoder", per_token=True, name="critic")(
+          tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
+      return logits_BxTxV, values_BxTx1[..., 0]
+    logits_BxTxV, hidden_BxTxD = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic,
+                                        with_hidden=True)
+    head = nn.Dense(1, dtype=c.compute_dtype, param_dtype=c.storage_dtype, name="value_head",
+                    kernel_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed", "classes")))
+    return logits_BxTxV, head(hidden_BxTxD)[..., 0].astype(jnp.float32)

@@ -134,7 +134,8 @@ class Decoder(nn.Module):
   """Decoder-only (GPT-style) language model: tokens -> next-token logits [B, T, V] (float32).
 
   `return_hidden=True` returns the final normalised hidden states [B, T, D] instead, for heads
-  that read the representation (reward model, value head).
+  that read the representation (reward model, value head); `with_hidden=True` returns both,
+  `(logits, hidden)` (a policy with a value head on the same trunk).
   `decode=True` (set with `.replace`) keeps a KV cache of `cache_len` positions; see `lm.sampling`.
   """
 
@@ -144,7 +145,7 @@ class Decoder(nn.Module):
 
   @nn.compact
   def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
-               return_hidden: bool = False):
+               return_hidden: bool = False, with_hidden: bool = False):
     c = self.config
     segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     embedder = Embedder(c, name="embedder")
@@ -155,4 +156,5 @@ class Decoder(nn.Module):
     x_BxTxD = layers.Norm(c, name="final_norm")(x_BxTxD)
     if return_hidden:
       return x_BxTxD
-    return embedder.logits(x_BxTxD).astype(jnp.float32)
+    logits_BxTxV = embedder.logits(x_BxTxD).astype(jnp.float32)
+    return (logits_BxTxV, x_BxTxD) if with_hidden else logits_BxTxV

@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from lm.objectives.causal import weighted_mean
+from lm.objectives.causal import LossFn, weighted_mean
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
 
@@ -104,3 +104,56 @@ def entropy(logits_BxTxV: jax.Array, mask_BxT: jax.Array) -> jax.Array:
   """Mean per-token entropy of the policy over valid tokens."""
   logp_BxTxV = jax.nn.log_softmax(logits_BxTxV.astype(jnp.float32))
   return weighted_mean(-jnp.sum(jnp.exp(logp_BxTxV) * logp_BxTxV, axis=-1), mask_BxT)
+
+
+def response_logprobs(logits_BxLxV: jax.Array, tokens_BxL: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+  """Log-probabilities [B, N] of the last `n` tokens of each row (the response) and the logits [B, N, V] that chose them.
+
+  Rows are `prompt response` with the prompt left-padded, so every response starts at column L - n.
+  """
+  logits_BxNxV = logits_BxLxV[:, -n - 1:-1].astype(jnp.float32)
+  logp_BxNxV = jax.nn.log_softmax(logits_BxNxV)
+  return jnp.take_along_axis(logp_BxNxV, tokens_BxL[:, -n:, None], axis=-1)[..., 0], logits_BxNxV
+
+
+def explained_variance(values_BxT: jax.Array, returns_BxT: jax.Array, mask_BxT: jax.Array) -> jax.Array:
+  """1 - Var(returns - values) / Var(returns) over valid tokens: 1 is a perfect critic, 0 no better than a constant."""
+  var = lambda x: weighted_mean(jnp.square(x - weighted_mean(x, mask_BxT)), mask_BxT)
+  return 1.0 - var(returns_BxT - values_BxT) / jnp.maximum(var(returns_BxT), 1e-8)
+
+
+def make_loss(model, *, clip: float, value_clip: float = 0.2, value_coef: float = 0.1, entropy_coef: float = 0.0,
+              kl_coef: float = 0.0, kl_estimator: str = "k3") -> LossFn:
+  """The policy update of PPO, GRPO and RLOO on a rollout minibatch (`lm.rl.rollout` makes the batches).
+
+  `model` is an `ActorCritic`. The batch holds the sequences (`inputs`, `segment_ids`, `positions`:
+  left-padded prompt, then the response) and per response token: `response_mask`, `old_logprobs`,
+  `advantages`; with a critic also `old_values` and `returns`; with `kl_coef` > 0 (GRPO keeps the
+  KL to the reference in the loss rather than in the reward) `ref_logprobs`. Loss = clipped
+  surrogate + value_coef * clipped value loss - entropy_coef * entropy + kl_coef * KL.
+  """
+
+  def loss_fn(params, batch, rng):
+    del rng  # no dropout in the policy update: the ratio must compare the same function
+    mask_BxN = batch["response_mask"].astype(jnp.float32)
+    n = mask_BxN.shape[1]
+    logits_BxLxV, values_BxL = model.apply({"params": params}, batch["inputs"], batch["segment_ids"],
+                                           batch["positions"])
+    logp_BxN, logits_BxNxV = response_logprobs(logits_BxLxV, batch["inputs"], n)
+    loss, metrics = clipped_policy_loss(logp_BxN, batch["old_logprobs"], batch["advantages"], mask_BxN, clip)
+    ent = entropy(logits_BxNxV, mask_BxN)
+    loss = loss - entropy_coef * ent
+    metrics["entropy"] = ent
+    if values_BxL is not None:
+      values_BxN = values_BxL[:, -n - 1:-1]
+      value_loss = clipped_value_loss(values_BxN, batch["old_values"], batch["returns"], mask_BxN, value_clip)
+      loss = loss + value_coef * value_loss
+      metrics["value_loss"] = value_loss
+    if kl_coef:
+      kl = weighted_mean(kl_estimate(logp_BxN, batch["ref_logprobs"], kl_estimator), mask_BxN)
+      loss = loss + kl_coef * kl
+      metrics["kl_loss"] = kl
+    metrics.update(loss=loss, weight=jnp.sum(mask_BxN))
+    return loss, metrics
+
+  return loss_fn

@@ -15,7 +15,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from lm.objectives.causal import weighted_mean
+from lm.objectives.causal import LossFn, weighted_mean
+
+SIDES = ("chosen", "rejected")  # batches from lm.data.supervised.preference_pair: `chosen_inputs`, ...
 
 
 def bradley_terry(chosen_B: jax.Array, rejected_B: jax.Array, weights_B: jax.Array, *,
@@ -52,3 +54,36 @@ def dpo(policy_chosen_B: jax.Array, policy_rejected_B: jax.Array, reference_chos
   loss = mean(per_pair_B)
   return loss, {"loss": loss, "dpo_accuracy": mean((logits_B > 0).astype(jnp.float32)), "reward_chosen": mean(chosen_B),
                 "reward_rejected": mean(rejected_B), "reward_margin": mean(logits_B), "weight": jnp.sum(weights_B)}
+
+
+def pair_weights(batch) -> jax.Array:
+  """[B] 1 for a real pair, 0 for an all-padding row."""
+  return jnp.any(batch["chosen_segment_ids"] > 0, axis=1).astype(jnp.float32)
+
+
+def both_sides(batch, feature: str) -> jax.Array:
+  """`chosen_<feature>` over `rejected_<feature>`: [2B, ...], so one forward pass scores both."""
+  return jnp.concatenate([batch[f"{side}_{feature}"] for side in SIDES], axis=0)
+
+
+def pair_rewards(model, params, batch, *, train: bool = False, rng=None) -> tuple[jax.Array, jax.Array]:
+  """A scalar reward model's (`Classifier` with one output) scores of the chosen and rejected responses: [B], [B]."""
+  rewards_2Bx1 = model.apply({"params": params}, both_sides(batch, "inputs"), both_sides(batch, "segment_ids"),
+                             both_sides(batch, "positions"), deterministic=not train,
+                             rngs={"dropout": rng} if train else None)
+  chosen_B, rejected_B = jnp.split(rewards_2Bx1[:, 0], 2)
+  return chosen_B, rejected_B
+
+
+def make_reward_loss(model, *, centring: float = 0.0, train: bool = True) -> LossFn:
+  """The reward model's Bradley-Terry loss on a batch of pairs (a per-pair `margin` is used if the batch has one)."""
+
+  def loss_fn(params, batch, rng):
+    chosen_B, rejected_B = pair_rewards(model, params, batch, train=train, rng=rng)
+    loss, metrics = bradley_terry(chosen_B, rejected_B, pair_weights(batch), margin_B=batch.get("margin"),
+                                  centring=centring)
+    if "truncated" in batch:
+      metrics["truncated_count"] = jnp.sum(batch["truncated"]).astype(jnp.float32)
+    return loss, metrics
+
+  return loss_fn

@@ -134,10 +134,12 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int = 0, length: int | No
 def continuation_text(tokenizer, prompt_ids: Sequence[int], new_ids: Sequence[int]) -> str:
   """The text of `new_ids` as it reads after the prompt (eos and padding dropped).
 
-  Decoded together with the prompt: SentencePiece drops a leading space when decoding alone.
+  Decoded together with the prompt: SentencePiece drops a leading space when decoding alone. Ids
+  past the tokenizer's pieces (the model's vocabulary is rounded up, and a sampled row may pick
+  one) have no text and are dropped.
   """
   drop = {tokenizer.eos_id, tokenizer.pad_id}
-  new = [int(t) for t in new_ids if int(t) not in drop]
+  new = [int(t) for t in new_ids if int(t) not in drop and int(t) < tokenizer.vocab_size]
   prompt = [int(t) for t in prompt_ids]
   return tokenizer.decode(prompt + new)[len(tokenizer.decode(prompt)):]
 

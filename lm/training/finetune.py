@@ -39,13 +39,13 @@ class Result:
   seconds: float
 
 
-def _write_samples(workdir: str, step: int, split: str, examples: list[dict]) -> None:
+def write_samples(workdir: str, step: int, split: str, examples: list[dict]) -> None:
   with open(os.path.join(workdir, SAMPLES_FILE), "a", encoding="utf-8") as f:
     for example in examples:
       f.write(json.dumps({"step": step, "split": split, **example}, ensure_ascii=False) + "\n")
 
 
-def _last_eval(workdir: str) -> dict[str, float]:
+def last_eval(workdir: str) -> dict[str, float]:
   """The latest validation metrics in metrics.jsonl (a re-run of a finished run evaluates no more)."""
   rows = [r for r in writers.read(workdir) if r["split"] == "eval"] if os.path.exists(
       os.path.join(workdir, "metrics.jsonl")) else []
@@ -108,7 +108,7 @@ def run(config, workdir: str) -> Result:
 
   def on_eval(step, params):
     metrics, examples = evaluate(params, validation)
-    _write_samples(workdir, step, "validation", examples)
+    write_samples(workdir, step, "validation", examples)
     for example in examples:
       logging.info("step %d sample:\n  input: %s\n  reference: %s\n  output: %s", step, example["input"],
                    example["reference"], example["output"])
@@ -126,11 +126,11 @@ def run(config, workdir: str) -> Result:
   if not result.preempted:
     test_records = sources.head(split("test"), eval_cfg.test_examples)
     test, examples = evaluate(result.state.params, test_records)
-    _write_samples(workdir, result.step, "test", examples)
+    write_samples(workdir, result.step, "test", examples)
     seconds = time.perf_counter() - started
     settings.write_json(os.path.join(workdir, RESULTS_FILE), {
         "task": config.task, "architecture": config.architecture, "init_from": config.init_from or None,
         "train_examples": len(train_source), "steps": result.step, "headline": task.headline, "test": test,
-        "validation": result.last_eval or _last_eval(workdir), "seconds": seconds})
+        "validation": result.last_eval or last_eval(workdir), "seconds": seconds})
     logging.info("Test %s: %s", task.headline, test.get(task.headline))
   return Result(loop=result, test=test, seconds=time.perf_counter() - started)

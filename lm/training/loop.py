@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 import os
@@ -38,6 +39,31 @@ class LoopConfig:
   accum_steps: int = 1                # gradient-accumulation microbatches per step
   max_skipped_in_a_row: int = 20      # stop after this many consecutive non-finite updates
   progress_bar: bool = True
+
+
+class OnPolicySource(abc.ABC):
+  """Training data made from the current parameters (RL: rollouts of the policy being trained).
+
+  The loop calls `next_batch(state)` before each update and merges `pop_metrics()` (statistics
+  gathered since the last call, e.g. rewards of the rollouts) into each train row. The source is
+  checkpointed beside the state: `get_state() -> bytes` must capture everything a resumed run needs to
+  continue identically, and `set_state(bytes)` restore it.
+  """
+
+  @abc.abstractmethod
+  def next_batch(self, state) -> dict[str, np.ndarray]: ...
+
+  @abc.abstractmethod
+  def pop_metrics(self) -> dict[str, float]: ...
+
+  @abc.abstractmethod
+  def get_state(self) -> bytes: ...
+
+  @abc.abstractmethod
+  def set_state(self, state: bytes) -> None: ...
+
+  def start_prefetch(self) -> None:  # called by grain's checkpoint handler after a restore
+    pass
 
 
 class NonFiniteError(RuntimeError):
@@ -119,8 +145,9 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           warm_start: Callable[[Any], Any] | None = None) -> Result:
   """Runs (or resumes) training to `config.steps`.
 
-  `train_data` is a grain IterDataset of numpy batches (this process's rows); `eval_data()`
-  returns a fresh finite iterable of validation batches. `on_eval(step, params)` may add metrics
+  `train_data` is a grain IterDataset of numpy batches (this process's rows), or an on-policy
+  source whose batches depend on the current parameters (RL rollouts, see `OnPolicySource`);
+  `eval_data()` returns a fresh finite iterable of validation batches. `on_eval(step, params)` may add metrics
   (for example generated samples' scores) to each evaluation. `warm_start(params) -> params`
   (e.g. restoring a pretrained backbone) is applied once, when the run starts from scratch.
   """
@@ -129,7 +156,8 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   batch_sharding = sharding.batch_sharding(mesh)
   abstract, shardings = state_lib.abstract_state(init_params, optimizer, mesh, rng)
   mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints)
-  train_iter = iter(train_data)
+  on_policy = isinstance(train_data, OnPolicySource)
+  train_iter = train_data if on_policy else iter(train_data)
   start = mngr.latest_step()
   if start is not None:
     logging.info("Resuming from %s/%d.", mngr.directory, start)
@@ -152,7 +180,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
 
   def evaluate(step: int) -> dict[str, float]:
     results = []
-    for i, batch in enumerate(eval_data()):
+    for i, batch in enumerate(eval_data() if eval_step is not None else ()):
       if config.eval_batches and i >= config.eval_batches:
         break
       batch = pad_batch(batch, global_batch_rows // jax.process_count())
@@ -177,7 +205,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   with _Preemption() as preemption:
     try:
       while step < config.steps:
-        batch = next(train_iter)
+        batch = train_iter.next_batch(state) if on_policy else next(train_iter)
         tokens += int(np.sum(batch["segment_ids"] > 0)) * jax.process_count()
         state, metrics = train_step(state, to_device(batch))
         if previous is not None:  # check the previous step (done by now) so dispatch stays asynchronous
@@ -191,10 +219,12 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           seconds = time.perf_counter() - interval_start
           last_train.update(tokens_per_sec=tokens / seconds, steps_per_sec=len(pending) / seconds,
                             skipped_total=float(np.asarray(state.skipped)))
+          if on_policy:
+            last_train.update(train_iter.pop_metrics())
           writer.write(step, "train", last_train)
           bar.set_postfix(loss=f"{last_train['loss']:.3f}", tok_s=f"{last_train['tokens_per_sec']:,.0f}")
           pending, tokens, interval_start = [], 0, time.perf_counter()
-        if eval_step is not None and (step % config.eval_every == 0 or step == config.steps):
+        if (eval_step is not None or on_eval is not None) and (step % config.eval_every == 0 or step == config.steps):
           last_eval = evaluate(step)
           logging.info("step %d eval: %s", step, _short(last_eval))
           interval_start = time.perf_counter()

@@ -46,6 +46,13 @@ def abstract_state(init_params, optimizer, mesh: Mesh, rng: jax.Array) -> tuple[
   return abstract, shardings
 
 
+def abstract_params(init_params, mesh: Mesh, rng: jax.Array) -> Any:
+  """Shapes, dtypes and shardings of `init_params(rng)` alone (a frozen model restored from a checkpoint)."""
+  boxed = jax.eval_shape(init_params, rng)
+  shardings = sharding.logical_shardings(boxed, mesh)
+  return jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh), nn.unbox(boxed), shardings)
+
+
 def create(init_params, optimizer, mesh: Mesh, rng: jax.Array) -> tuple[TrainState, Any]:
   """Initialises parameters and optimiser state directly in their sharded layout.
 

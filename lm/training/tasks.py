@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lm import settings
-from lm.data import pipeline, schemas, supervised
+from lm.data import schemas, supervised
 from lm.data.world.instructions import TASKS as INSTRUCTION_FAMILIES
 from lm.evaluation import generation, harness, prompts, spans
 from lm.evaluation.suite import EvalTask
@@ -27,7 +27,7 @@ from lm.models.heads import Classifier
 from lm.models.transformer import Decoder
 from lm.objectives import classify, sft, span
 from lm.sampling import decode
-from lm.training import loop, recipes
+from lm.training import predict as predict_lib, recipes, rewards
 
 DataLayout = recipes.DataLayout
 # metrics, examples (dicts with the input, the reference and the model's output, for logging)
@@ -205,24 +205,12 @@ def _predictor(model):
       model.apply({"params": params}, batch["inputs"], batch["segment_ids"], batch["positions"]), axis=-1))
 
 
-def _predictions(predict, config, layout: DataLayout, tok, params, records):
-  """(batch, argmax predictions) over `records`, unshuffled, in fixed-shape batches."""
-  rows = config.eval.batch_size
-  cfg = pipeline.PipelineConfig(seq_len=config.data.seq_len, batch_size=rows, shuffle=False, num_epochs=1, pack=False,
-                                drop_remainder=False, long_examples="truncate")
-  for batch in pipeline.build(records, config=cfg, transform=layout.transform, tokenizer=tok,
-                              text_fields=layout.text_fields):
-    have = len(batch["inputs"])
-    padded = loop.pad_batch({k: batch[k] for k in ("inputs", "segment_ids", "positions")}, rows)
-    yield batch, np.asarray(predict(params, padded))[:have]
-
-
 def _sentiment_evaluator(model, config, tok) -> Evaluator:
   layout, predict = _sentiment_layout(config, tok), _predictor(model)
 
   def evaluate(params, records):
     predicted, gold, truncated = [], [], 0
-    for batch, pred_B in _predictions(predict, config, layout, tok, params, records):
+    for batch, pred_B in predict_lib.batches(predict, config, layout, tok, params, records):
       predicted += pred_B.tolist()
       gold += batch["label"].tolist()
       truncated += int(batch["truncated"].sum())
@@ -243,7 +231,7 @@ def _ner_evaluator(model, config, tok) -> Evaluator:
 
   def evaluate(params, records):
     gold, predicted, truncated = [], [], 0
-    for batch, pred_BxT in _predictions(predict, config, layout, tok, params, records):
+    for batch, pred_BxT in predict_lib.batches(predict, config, layout, tok, params, records):
       truncated += int(batch["truncated"].sum())
       for labels, weights, pred in zip(batch["labels"], batch["label_weights"], pred_BxT):
         first_pieces = weights > 0  # one position per word that fitted
@@ -316,6 +304,9 @@ TASKS: dict[str, Task] = {
                 _classify_losses(True), _ner_evaluator, heads=True),
     "translation": Task("translation", ("encoder_decoder", "decoder"), "bleu", _translation_model,
                         _translation_layout, _translation_losses, _translation_evaluator),
+    # A scalar score on the decoder's last token, from preference pairs (Bradley-Terry); see lm.training.rewards.
+    "reward": Task("preferences", ("decoder",), "rm_accuracy", rewards.model, rewards.layout, rewards.losses,
+                   rewards.evaluator, heads=True),
 }
 
 

@@ -118,3 +118,34 @@ def test_seq2seq_shifts_the_target_and_cuts_both_sides():
   assert ex["truncated"].sum() == 0
   long = transform({"en": [10, 11, 12, 13, 14], "zx": [20]})
   assert long["inputs"].tolist() == [10, 11, 12, 2] and long["truncated"][0] == 1
+
+
+PAIR = {"prompt": TEXTS[0], "chosen": TEXTS[1], "rejected": "Oskel."}
+
+
+def test_preference_pairs_put_both_sides_in_one_row_with_response_weights():
+  ex = supervised.preference_pair(TOK, seq_len=128)(PAIR)
+  prompt = TOK.encode(supervised.PROMPT_TEMPLATE.format(prompt=TEXTS[0]))
+  for side in ("chosen", "rejected"):
+    response = TOK.encode(PAIR[side])
+    n = 1 + len(prompt) + len(response) + 1
+    inputs, segments = ex[f"{side}_inputs"], ex[f"{side}_segment_ids"]
+    np.testing.assert_array_equal(inputs[:n], [TOK.bos_id, *prompt, *response, TOK.eos_id])
+    assert segments.sum() == n and inputs[n - 1] == TOK.eos_id  # the reward head reads the eos
+    np.testing.assert_array_equal(ex[f"{side}_targets"][ex[f"{side}_weights"] == 1], [*response, TOK.eos_id])
+    np.testing.assert_array_equal(ex[f"{side}_positions"][:n], np.arange(n))
+  assert len({len(v) for v in ex.values()}) == 1 and ex["truncated"].sum() == 0
+
+
+def test_preference_pairs_that_do_not_fit_lose_the_prompt_start_and_keep_the_eos():
+  response = TOK.encode(PAIR["chosen"])
+  ex = supervised.preference_pair(TOK, seq_len=len(response) + 6)(PAIR)
+  assert ex["truncated"].sum() == 1
+  for side in ("chosen", "rejected"):
+    n = int(ex[f"{side}_segment_ids"].sum())
+    assert n <= len(response) + 6 and ex[f"{side}_inputs"][n - 1] == TOK.eos_id
+    assert ex[f"{side}_inputs"][0] == TOK.bos_id
+  np.testing.assert_array_equal(ex["chosen_targets"][ex["chosen_weights"] == 1], [*response, TOK.eos_id])
+  # A response longer than the row keeps its start and its eos.
+  ex = supervised.preference_pair(TOK, seq_len=5)(PAIR)
+  np.testing.assert_array_equal(ex["chosen_inputs"][:5], [TOK.bos_id, *response[:3], TOK.eos_id])

@@ -47,3 +47,25 @@ def test_token_classifier_gives_one_distribution_per_token_and_sees_both_sides()
   out = forward(X)
   chex.assert_shape(out, (2, 10, 9))
   assert not np.allclose(forward(X.at[:, 8].set(4))[:, 2], out[:, 2], atol=1e-6), "later words inform earlier tags"
+
+
+def test_the_last_real_token_is_found_with_padding_on_either_side():
+  from lm.models.heads import last_token_index  # pylint: disable=g-import-not-at-top
+  segments = jnp.asarray([[1, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]])
+  np.testing.assert_array_equal(last_token_index(segments), [2, 3, 0, 4])
+
+
+@pytest.mark.parametrize("critic", ["none", "shared", "separate"])
+def test_actor_critic_policy_is_a_plain_decoder(critic):
+  from lm.models.heads import ActorCritic  # pylint: disable=g-import-not-at-top
+  model = ActorCritic(CONFIG, critic=critic)
+  params = init(model)
+  chex.assert_trees_all_equal_shapes(params["policy"], init(Decoder(CONFIG)))
+  logits, values = model.apply({"params": params}, X, SEGMENTS)
+  np.testing.assert_allclose(logits, Decoder(CONFIG).apply({"params": params["policy"]}, X, SEGMENTS), atol=1e-5)
+  if critic == "none":
+    assert values is None and set(params) == {"policy"}
+  else:
+    chex.assert_shape(values, (2, 10))
+  if critic == "separate":  # the reward model's layout, with one value per token
+    chex.assert_trees_all_equal_shapes(params["critic"], init(Classifier(CONFIG, 1, backbone="decoder")))

@@ -109,3 +109,25 @@ def test_entropy_of_a_uniform_policy():
   logits = jnp.zeros((2, 3, 8))
   mask = jnp.array([[1, 1, 0], [1, 0, 0]])
   assert float(pg.entropy(logits, mask)) == pytest.approx(np.log(8), rel=1e-6)
+
+
+def test_response_logprobs_read_the_last_n_columns():
+  rng = np.random.default_rng(1)
+  logits = rng.normal(size=(2, 7, 11)).astype(np.float32)
+  tokens = rng.integers(0, 11, (2, 7))
+  logp, picked_logits = pg.response_logprobs(jnp.asarray(logits), jnp.asarray(tokens), 3)
+  log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  for b in range(2):
+    for j in range(3):  # response token j sits at column 4 + j and was chosen by the logits at column 3 + j
+      np.testing.assert_allclose(logp[b, j], log_softmax[b, 3 + j, tokens[b, 4 + j]], rtol=1e-5)
+  np.testing.assert_allclose(picked_logits, logits[:, 3:6], rtol=1e-6)
+
+
+def test_explained_variance_against_numpy():
+  rng = np.random.default_rng(2)
+  returns, values = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+  valid = MASK > 0
+  expected = 1 - np.var((returns - values)[valid]) / np.var(returns[valid])
+  np.testing.assert_allclose(pg.explained_variance(jnp.asarray(values), jnp.asarray(returns), jnp.asarray(MASK)),
+                             expected, rtol=1e-5)
+  assert float(pg.explained_variance(jnp.asarray(returns), jnp.asarray(returns), jnp.asarray(MASK))) == 1.0

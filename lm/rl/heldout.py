@@ -1,0 +1,106 @@
+"""Judging a policy on held-out prompts: against the SFT policy, under the gold preference and the reward model.
+
+For each prompt the policy and the SFT policy (the frozen reference) each sample one response
+with the same seed. `gold_win_rate` is how often the gold preference (`lm.data.world.gold`,
+hidden from training) prefers the policy's response, ties counting half; `rm_win_rate` is the
+reward model's opinion of the same pairs. Also: mean gold and reward-model scores of both, and
+the policy's KL to the reference on its own samples (nats per response). Plotted against that KL
+over training (`overoptimization.png`), gold and proxy scores show reward hacking when they part
+(Gao, Schulman and Hilton, 2022).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+
+from lm.data.world.gold import gold_score
+from lm.evaluation import plots
+from lm.objectives import policy_gradient as pg
+from lm.rl import rollout as rollout_lib
+from lm.rl.source import texts
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOutConfig:
+  prompts: int = 128          # held-out prompts per evaluation (validation split; the test split at the end)
+  batch_size: int = 64        # prompts per generation batch
+  temperature: float = -1.0   # sampling temperature of both policies; < 0: the rollout temperature
+  samples: int = 3            # (prompt, policy response, SFT response) examples logged
+
+
+def win_rate(ours: np.ndarray, theirs: np.ndarray) -> float:
+  """Share of pairs where `ours` is higher, ties counting half."""
+  return float(np.mean((ours > theirs) + 0.5 * (ours == theirs)))
+
+
+class Judge:
+  """`judge(params) -> (metrics, examples)` on fixed prompts; the SFT policy's side is sampled once and kept."""
+
+  def __init__(self, *, prompts: Sequence[str], tok, template: str, rollout: rollout_lib.RolloutConfig,
+               config: HeldOutConfig, sample: Callable, score: Callable, reference_params, reward_params, seed: int,
+               gold: bool):
+    self._prompts, self._tok, self._config = list(prompts), tok, config
+    self._sample, self._score = sample, score
+    self._reference, self._reward, self._seed, self._gold = reference_params, reward_params, seed, gold
+    self._temperature = None if config.temperature < 0 else config.temperature
+    self._encoded = rollout_lib.encode_prompts(tok, template, self._prompts, rollout.max_prompt_tokens)
+    self._sft: dict[str, np.ndarray] | None = None
+
+  def _responses(self, policy_params, params) -> dict[str, np.ndarray]:
+    """Samples, reward-model scores, KL to the reference and gold scores of one policy over all prompts."""
+    tokens, mask, _ = self._encoded
+    rows = self._config.batch_size
+    out: dict[str, list] = {"rm": [], "kl": [], "gold": [], "text": [], "length": []}
+    for start in range(0, len(self._prompts), rows):
+      chunk = slice(start, start + rows)
+      t, m = tokens[chunk], mask[chunk]
+      have = len(t)
+      if have < rows:  # filler rows keep one compiled shape
+        fill = lambda x: np.concatenate([x, np.repeat(x[-1:], rows - have, axis=0)])
+        t, m = fill(t), fill(m)
+      batch = self._sample(policy_params, t, m, jax.random.fold_in(jax.random.key(self._seed + 2), start),
+                           self._temperature)
+      batch.pop("finished")
+      scored = jax.device_get(self._score(params, self._reference, self._reward, batch))
+      kl = np.asarray(pg.kl_estimate(scored["logprobs"], scored["ref_logprobs"], "k1")).sum(axis=1)
+      responses = texts(self._tok, batch, t.shape[1])[:have]
+      out["rm"] += list(scored["scores"][:have])
+      out["kl"] += list(kl[:have])
+      out["length"] += list(batch["response_mask"].sum(axis=1)[:have])
+      out["text"] += responses
+      if self._gold:
+        out["gold"] += [gold_score(p, r) for p, r in zip(self._prompts[start:start + have], responses)]
+    return {k: np.asarray(v) for k, v in out.items()}
+
+  def __call__(self, params) -> tuple[dict[str, float], list[dict]]:
+    if self._sft is None:
+      self._sft = self._responses(self._reference, params)
+    ours, sft = self._responses(params["policy"], params), self._sft
+    metrics = {"rm_score": float(np.mean(ours["rm"])), "sft_rm_score": float(np.mean(sft["rm"])),
+               "rm_win_rate": win_rate(ours["rm"], sft["rm"]), "kl": float(np.mean(ours["kl"])),
+               "response_length": float(np.mean(ours["length"])), "prompts": float(len(self._prompts))}
+    if self._gold:
+      metrics.update(gold_score=float(np.mean(ours["gold"])), sft_gold_score=float(np.mean(sft["gold"])),
+                     gold_win_rate=win_rate(ours["gold"], sft["gold"]))
+    n = min(self._config.samples, len(self._prompts))
+    examples = [{"input": p, "reference": f"SFT: {s}", "output": o}
+                for p, o, s in zip(self._prompts[:n], ours["text"], sft["text"])]
+    return metrics, examples
+
+
+def plot_overoptimization(path: str, rows: Sequence[dict]) -> None:
+  """Gold and reward-model scores of held-out evaluations against the policy's KL to the reference."""
+  rows = [r for r in rows if "kl" in r and "rm_score" in r]
+  if not rows:
+    return
+  first = rows[0]
+  curves = {"reward model (proxy)": [(0.0, first["sft_rm_score"])] + [(r["kl"], r["rm_score"]) for r in rows]}
+  if "gold_score" in first:
+    curves["gold"] = [(0.0, first["sft_gold_score"])] + [(r["kl"], r["gold_score"]) for r in rows]
+  plots.learning_curves(path, curves, title="Over-optimisation: score against KL to the SFT policy",
+                        xlabel="KL(policy || SFT), nats per response", ylabel="mean score on held-out prompts",
+                        log_x=False, sort=False)
