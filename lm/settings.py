@@ -60,6 +60,11 @@ def write_json(path: str, payload: dict) -> None:
   os.replace(path + ".tmp", path)
 
 
+def load_json(path: str) -> dict:
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
 def prepare_workdir(workdir: str, config) -> None:
   """Creates `workdir` and writes `config.json`; a clear error if it cannot be written."""
   try:

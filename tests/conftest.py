@@ -126,10 +126,11 @@ def world_causal_run(task_data_dir, tmp_path_factory):
 
 
 def tiny_task_config(task: str, data_dir: str, **train):
-  """configs/finetune/<task>.py:tiny shrunk for tests: 2 layers of width 64, the world at TASK_WORLD."""
+  """configs/finetune/<task>.py:tiny (or configs/<task>.py) shrunk for tests: 2 layers of width 64, the world at TASK_WORLD."""
   from lm import settings  # pylint: disable=g-import-not-at-top
 
-  c = settings.load_config(os.path.join(REPO, f"configs/finetune/{task}.py:tiny"))
+  path = f"configs/{task}.py" if "/" in task else f"configs/finetune/{task}.py"  # "rlhf/reward" or a task
+  c = settings.load_config(os.path.join(REPO, f"{path}:tiny"))
   c.model.num_layers, c.model.d_model, c.model.num_heads, c.model.d_ff, c.model.max_len = 2, 64, 4, 128, 256
   c.data.data_dir, c.data.world.scale, c.data.batch_size = data_dir, TASK_WORLD, 32
   c.tokenizer.vocab_size, c.tokenizer.num_sentinels = 1024, 8

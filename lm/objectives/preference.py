@@ -87,3 +87,27 @@ def make_reward_loss(model, *, centring: float = 0.0, train: bool = True) -> Los
     return loss, metrics
 
   return loss_fn
+
+
+def make_dpo_loss(decoder, *, beta: float, label_smoothing: float = 0.0, train: bool = True) -> LossFn:
+  """DPO on a batch of pairs; `params` is `{"policy", "reference"}` (two trees of `decoder`), the reference frozen.
+
+  Both sides of every pair go through each model in one pass; the responses' log-likelihoods sum
+  the `weights` (response and eos) tokens.
+  """
+
+  def loss_fn(params, batch, rng):
+    inputs = tuple(both_sides(batch, f) for f in ("inputs", "segment_ids", "positions"))
+    targets, weights = both_sides(batch, "targets"), both_sides(batch, "weights")
+    policy = decoder.apply({"params": params["policy"]}, *inputs, deterministic=not train,
+                           rngs={"dropout": rng} if train else None)
+    reference = decoder.apply({"params": jax.lax.stop_gradient(params["reference"])}, *inputs)
+    policy_c, policy_r = jnp.split(sequence_logprobs(policy, targets, weights), 2)
+    reference_c, reference_r = jnp.split(sequence_logprobs(reference, targets, weights), 2)
+    loss, metrics = dpo(policy_c, policy_r, reference_c, reference_r, pair_weights(batch), beta=beta,
+                        label_smoothing=label_smoothing)
+    if "truncated" in batch:
+      metrics["truncated_count"] = jnp.sum(batch["truncated"]).astype(jnp.float32)
+    return loss, metrics
+
+  return loss_fn

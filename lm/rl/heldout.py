@@ -3,7 +3,7 @@
 For each prompt the policy and the SFT policy (the frozen reference) each sample one response
 with the same seed. `gold_win_rate` is how often the gold preference (`lm.data.world.gold`,
 hidden from training) prefers the policy's response, ties counting half; `rm_win_rate` is the
-reward model's opinion of the same pairs. Also: mean gold and reward-model scores of both, and
+reward model's opinion of the same pairs. Also: mean gold and reward-model scores of both (without a reward model, as for DPO: gold only), and
 the policy's KL to the reference on its own samples (nats per response). Plotted against that KL
 over training (`overoptimization.png`), gold and proxy scores show reward hacking when they part
 (Gao, Schulman and Hilton, 2022).
@@ -80,9 +80,11 @@ class Judge:
     if self._sft is None:
       self._sft = self._responses(self._reference, params)
     ours, sft = self._responses(params["policy"], params), self._sft
-    metrics = {"rm_score": float(np.mean(ours["rm"])), "sft_rm_score": float(np.mean(sft["rm"])),
-               "rm_win_rate": win_rate(ours["rm"], sft["rm"]), "kl": float(np.mean(ours["kl"])),
-               "response_length": float(np.mean(ours["length"])), "prompts": float(len(self._prompts))}
+    metrics = {"kl": float(np.mean(ours["kl"])), "response_length": float(np.mean(ours["length"])),
+               "prompts": float(len(self._prompts))}
+    if self._reward is not None:
+      metrics.update(rm_score=float(np.mean(ours["rm"])), sft_rm_score=float(np.mean(sft["rm"])),
+                     rm_win_rate=win_rate(ours["rm"], sft["rm"]))
     if self._gold:
       metrics.update(gold_score=float(np.mean(ours["gold"])), sft_gold_score=float(np.mean(sft["gold"])),
                      gold_win_rate=win_rate(ours["gold"], sft["gold"]))
@@ -94,11 +96,12 @@ class Judge:
 
 def plot_overoptimization(path: str, rows: Sequence[dict]) -> None:
   """Gold and reward-model scores of held-out evaluations against the policy's KL to the reference."""
-  rows = [r for r in rows if "kl" in r and "rm_score" in r]
+  rows = [r for r in rows if "kl" in r and ("rm_score" in r or "gold_score" in r)]
   if not rows:
     return
-  first = rows[0]
-  curves = {"reward model (proxy)": [(0.0, first["sft_rm_score"])] + [(r["kl"], r["rm_score"]) for r in rows]}
+  first, curves = rows[0], {}
+  if "rm_score" in first:
+    curves["reward model (proxy)"] = [(0.0, first["sft_rm_score"])] + [(r["kl"], r["rm_score"]) for r in rows]
   if "gold_score" in first:
     curves["gold"] = [(0.0, first["sft_gold_score"])] + [(r["kl"], r["gold_score"]) for r in rows]
   plots.learning_curves(path, curves, title="Over-optimisation: score against KL to the SFT policy",

@@ -85,9 +85,10 @@ def make_sampler(decoder, tok, rollout: RolloutConfig):
   return sample
 
 
-def make_scorer(actor_critic, decoder, reward_model):
+def make_scorer(actor_critic, decoder, reward_model=None):
   """Jitted `(params, reference_params, reward_params, batch)` -> per-token log-probabilities of the policy and the
-  reference, the critic's values (zeros without a critic), the entropy and the reward model's score [B]."""
+  reference, the critic's values (zeros without a critic), the entropy and the reward model's score [B] (zeros
+  without a reward model)."""
 
   @jax.jit
   def score(params, reference_params, reward_params, batch):
@@ -98,7 +99,8 @@ def make_scorer(actor_critic, decoder, reward_model):
     logp_BxN, logits_BxNxV = pg.response_logprobs(logits_BxLxV, batch["inputs"], n)
     ref_logp_BxN, _ = pg.response_logprobs(decoder.apply({"params": reference_params}, *inputs), batch["inputs"], n)
     values_BxN = jnp.zeros_like(logp_BxN) if values_BxL is None else values_BxL[:, -n - 1:-1]
-    scores_B = reward_model.apply({"params": reward_params}, *inputs)[:, 0]
+    scores_B = (jnp.zeros(logp_BxN.shape[:1]) if reward_model is None
+                else reward_model.apply({"params": reward_params}, *inputs)[:, 0])
     probs_BxNxV = jax.nn.softmax(logits_BxNxV)
     entropy_BxN = -jnp.sum(probs_BxNxV * jax.nn.log_softmax(logits_BxNxV), axis=-1)
     return {"logprobs": logp_BxN * mask_BxN, "ref_logprobs": ref_logp_BxN * mask_BxN,

@@ -102,32 +102,45 @@ def _sections(config):
           settings.section(heldout.HeldOutConfig, config.heldout, "heldout"))
 
 
-def _sources(config):
-  """The policy and reward-model runs, checked: what they are, and that they share a tokenizer."""
-  if not config.policy_from or not config.reward_from:
-    raise settings.ConfigError("Set config.policy_from (an instruction-tuning run: the policy and the frozen "
-                               "reference) and config.reward_from (an experiments.train_reward run).")
-  policy, reward = transfer.resolve(config.policy_from), transfer.resolve(config.reward_from)
+def resolve_runs(config, need_reward: bool = True):
+  """The policy run and the reward-model run (None if optional and unset), checked: what they are, and that they
+  share a tokenizer. Returns (policy source, reward source, tokenizer)."""
+  if not config.policy_from:
+    raise settings.ConfigError("Set config.policy_from: an instruction-tuning run (the policy and the frozen "
+                               "reference).")
+  if need_reward and not config.get("reward_from"):
+    raise settings.ConfigError("Set config.reward_from: an experiments.train_reward run.")
+  policy = transfer.resolve(config.policy_from)
   whole = tuple(name for name, t in tasks.TASKS.items() if not t.heads and "decoder" in t.architectures)
   transfer.check_objective(policy, "causal", "rlhf", "decoder", whole)
+  tok = policy.tokenizer()
+  if tok is None:
+    raise settings.ConfigError(f"policy_from={config.policy_from} must be a run directory with its tokenizer.model.")
+  if not config.get("reward_from"):
+    return policy, None, tok
+  reward = transfer.resolve(config.reward_from)
   if (reward.config or {}).get("task") != "reward":
     raise settings.ConfigError(f"reward_from={config.reward_from} is not a reward-model run (its task is "
                                f"{(reward.config or {}).get('task', (reward.config or {}).get('objective'))!r}); "
                                "train one with experiments.train_reward.")
-  tok, reward_tok = policy.tokenizer(), reward.tokenizer()
-  if tok is None or reward_tok is None:
-    raise settings.ConfigError("policy_from and reward_from must be run directories with their tokenizer.model.")
-  if tok.proto != reward_tok.proto:
+  reward_tok = reward.tokenizer()
+  if reward_tok is None or tok.proto != reward_tok.proto:
     raise settings.ConfigError(f"policy_from={config.policy_from} and reward_from={config.reward_from} use different "
-                               "tokenizers; the reward model must be trained from the policy's SFT run.")
+                               "tokenizers; train the reward model from the policy's SFT run.")
   return policy, reward, tok
 
 
-def _model_config(source, vocab_size: int):
+def template(config, policy_source) -> str:
+  """`config.template`, or else the template the policy was instruction-tuned with."""
+  return config.template or ((policy_source.config or {}).get("task_options") or {}).get(
+      "template", supervised.PROMPT_TEMPLATE)
+
+
+def model_config(source, vocab_size: int):
   return pretrain.model_config(ml_collections.ConfigDict(source.config), vocab_size)
 
 
-def _prompts(spec, split: str, limit: int = 0) -> list[str]:
+def prompts(spec, split: str, limit: int = 0) -> list[str]:
   records = sources.open_split(spec, split)
   return [records[i]["prompt"] for i in range(len(records) if not limit else min(limit, len(records)))]
 
@@ -135,14 +148,14 @@ def _prompts(spec, split: str, limit: int = 0) -> list[str]:
 def run(config, workdir: str) -> Result:
   started = time.perf_counter()
   critic, rollout, kl, advantage, update, loss_cfg, train_cfg, judge_cfg = _sections(config)
-  policy_source, reward_source, tok = _sources(config)
+  policy_source, reward_source, tok = resolve_runs(config)
   settings.prepare_workdir(workdir, config)
   transfer.save_tokenizer(tok, workdir)
   spec = pretrain.data_spec(config.data)
   if sources.schema_of(spec.name) not in PROMPT_SCHEMAS:
     raise settings.ConfigError(f"data.dataset={spec.name!r} has no prompts; use a dataset of schema "
                                f"{' or '.join(PROMPT_SCHEMAS)} (e.g. world/instructions).")
-  policy_cfg, reward_cfg = _model_config(policy_source, tok.vocab_size), _model_config(reward_source, tok.vocab_size)
+  policy_cfg, reward_cfg = model_config(policy_source, tok.vocab_size), model_config(reward_source, tok.vocab_size)
   length = rollout.max_prompt_tokens + 1 + rollout.max_new_tokens
   if length > min(policy_cfg.max_len, reward_cfg.max_len):
     raise settings.ConfigError(f"rollout.max_prompt_tokens + 1 + rollout.max_new_tokens = {length} exceeds the "
@@ -151,8 +164,6 @@ def run(config, workdir: str) -> Result:
       reward_cfg, dropout=policy_cfg.dropout) != policy_cfg:
     raise settings.ConfigError("critic.start='reward' needs a reward model of the policy's shape; set "
                                "critic.start='policy' or train the reward model from the policy's SFT run.")
-  template = config.template or ((policy_source.config or {}).get("task_options") or {}).get(
-      "template", supervised.PROMPT_TEMPLATE)
 
   actor_critic = ActorCritic(policy_cfg, critic=critic.kind)
   decoder, reward_model = Decoder(policy_cfg), Classifier(reward_cfg, 1, backbone="decoder")
@@ -174,11 +185,11 @@ def run(config, workdir: str) -> Result:
   sample = rollout_lib.make_sampler(decoder, tok, rollout)
   score = rollout_lib.make_scorer(actor_critic, decoder, reward_model)
   gold = spec.name.startswith("world/")
-  common = dict(tok=tok, template=template, rollout=rollout, sample=sample, score=score,
+  common = dict(tok=tok, template=template(config, policy_source), rollout=rollout, sample=sample, score=score,
                 reference_params=reference_params, reward_params=reward_params, seed=config.seed, gold=gold)
-  source = RolloutSource(prompts=_prompts(spec, "train"), advantage=advantage, kl=kl, update=update,
+  source = RolloutSource(prompts=prompts(spec, "train"), advantage=advantage, kl=kl, update=update,
                          on_samples=lambda step, rows: finetune.write_samples(workdir, step, "rollout", rows), **common)
-  judge = heldout.Judge(prompts=_prompts(spec, "validation", judge_cfg.prompts), config=judge_cfg, **common)
+  judge = heldout.Judge(prompts=prompts(spec, "validation", judge_cfg.prompts), config=judge_cfg, **common)
 
   def on_eval(step, params):
     metrics, examples = judge(params)
@@ -208,7 +219,7 @@ def run(config, workdir: str) -> Result:
                       global_batch_rows=rollout.rows // update.minibatches, on_eval=on_eval, warm_start=warm)
   test: dict[str, float] = {}
   if not result.preempted:
-    final = heldout.Judge(prompts=_prompts(spec, "test", judge_cfg.prompts), config=judge_cfg, **common)
+    final = heldout.Judge(prompts=prompts(spec, "test", judge_cfg.prompts), config=judge_cfg, **common)
     test, examples = final(result.state.params)
     finetune.write_samples(workdir, result.step, "test", examples)
     settings.write_json(os.path.join(workdir, RESULTS_FILE), {

@@ -1,0 +1,117 @@
+"""The whole pipeline as one call: pretraining -> instruction tuning -> reward model -> RL, each from the last.
+
+`run(config, workdir)` runs the stages named in `config.stages` in order, each in its own
+sub-directory of `workdir` (`pretrain/`, `sft/`, `reward/`, `ppo/`, ...) with the config in the
+section of the same name, and wires each to the stage before it (`init_from`, `policy_from`,
+`reward_from`). A stage that finished is skipped; one that was interrupted resumes from its
+checkpoints. The headline figures of every stage go to `summary.json` and a table
+(`summary.md`, also printed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+
+from lm import settings
+from lm.rl import dpo, train as rl_train
+from lm.training import finetune, pretrain, writers
+
+SUMMARY_FILE = "summary.json"
+TABLE_FILE = "summary.md"
+DONE_FILE = "stage_done.json"  # written into a stage's directory when it finished
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+  kind: str                      # "pretrain" | "finetune" | "rl"
+  after: tuple[str, ...]         # stages whose directories it starts from: (init_from | policy_from, reward_from)
+  headline: tuple[str, ...]      # metrics shown in the summary table
+
+
+STAGES = {
+    "pretrain": Stage("pretrain", (), ("perplexity", "nll")),
+    "sft": Stage("finetune", ("pretrain",), ("exact_match",)),
+    "reward": Stage("finetune", ("sft",), ("rm_accuracy", "gold_agreement", "label_ceiling")),
+    "ppo": Stage("rl", ("sft", "reward"), ("gold_win_rate", "rm_win_rate", "kl", "gold_score", "sft_gold_score")),
+    "grpo": Stage("rl", ("sft", "reward"), ("gold_win_rate", "rm_win_rate", "kl", "gold_score", "sft_gold_score")),
+    "dpo": Stage("rl", ("sft", "reward"), ("gold_win_rate", "rm_win_rate", "kl", "gold_score", "sft_gold_score")),
+}
+
+
+def _wire(name: str, config, dirs: dict[str, str]) -> None:
+  """Points a stage's config at the directories of the stages it starts from."""
+  stage = STAGES[name]
+  if stage.kind == "finetune":
+    config.init_from = dirs[stage.after[0]]
+  elif stage.kind == "rl":
+    config.policy_from, config.reward_from = dirs[stage.after[0]], dirs[stage.after[1]]
+
+
+def _headline(name: str, workdir: str, seconds: float) -> dict:
+  """The stage's figures: test metrics for fine-tuning and RL, the last validation for pretraining."""
+  stage = STAGES[name]
+  if stage.kind == "pretrain":
+    rows = [r for r in writers.read(workdir) if r["split"] == "eval"]
+    metrics = rows[-1] if rows else {}
+  else:
+    metrics = settings.load_json(os.path.join(workdir, finetune.RESULTS_FILE))["test"]
+  return {"seconds": seconds, **{k: metrics[k] for k in stage.headline if k in metrics}}
+
+
+def _run_stage(name: str, config, workdir: str) -> None:
+  kind = STAGES[name].kind
+  if kind == "pretrain":
+    result = pretrain.run(config, workdir)
+  elif kind == "finetune":
+    result = finetune.run(config, workdir).loop
+  else:
+    result = (dpo.run if config.algorithm == "dpo" else rl_train.run)(config, workdir).loop
+  if result.preempted:
+    raise InterruptedError(f"Stage {name} was preempted at step {result.step}; re-run the same command to resume.")
+
+
+def run(config, workdir: str) -> dict[str, dict]:
+  names = settings.names(config.stages) if isinstance(config.stages, str) else list(config.stages)
+  unknown = [n for n in names if n not in STAGES or n not in config]
+  if unknown:
+    raise settings.ConfigError(f"stages: {unknown} unknown or without a config section; known: {', '.join(STAGES)}.")
+  dirs = {name: os.path.join(workdir, name) for name in STAGES}
+  for name in names:
+    missing = [s for s in STAGES[name].after if s not in names and not os.path.isfile(os.path.join(dirs[s], DONE_FILE))]
+    if missing:
+      raise settings.ConfigError(f"Stage {name} starts from {missing}, which neither run here nor finished in "
+                                 f"{workdir}.")
+  settings.prepare_workdir(workdir, config)
+  summary = settings.load_json(os.path.join(workdir, SUMMARY_FILE)) if os.path.isfile(
+      os.path.join(workdir, SUMMARY_FILE)) else {}
+  for name in names:
+    done = os.path.join(dirs[name], DONE_FILE)
+    if os.path.isfile(done):
+      logging.info("Stage %s already finished in %s: skipped.", name, dirs[name])
+      summary.setdefault(name, settings.load_json(done))
+      continue
+    stage_config = config[name]
+    _wire(name, stage_config, dirs)
+    logging.info("== Stage %s -> %s", name, dirs[name])
+    started = time.perf_counter()
+    _run_stage(name, stage_config, dirs[name])
+    summary[name] = _headline(name, dirs[name], time.perf_counter() - started)
+    settings.write_json(done, summary[name])
+    settings.write_json(os.path.join(workdir, SUMMARY_FILE), summary)
+  table = summary_table({n: summary[n] for n in names if n in summary})
+  with open(os.path.join(workdir, TABLE_FILE), "w", encoding="utf-8") as f:
+    f.write(table + "\n")
+  print(table)
+  return summary
+
+
+def summary_table(summary: dict[str, dict]) -> str:
+  lines = ["| stage | headline | minutes |", "|---|---|---|"]
+  for name, figures in summary.items():
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in figures.items() if k != "seconds")
+    lines.append(f"| {name} | {shown} | {figures.get('seconds', 0) / 60:.1f} |")
+  return "\n".join(lines)
