@@ -2,12 +2,13 @@
 
 import json
 import os
+import random
 
 import numpy as np
 import pytest
 
 from lm import settings
-from lm.rl import train as rl_train
+from lm.rl import dpo, train as rl_train
 from lm.training import checkpoint, finetune, writers
 from tests.conftest import REPO, TASK_WORLD, run_module, tiny_task_config
 
@@ -22,22 +23,42 @@ def sft_run(task_data_dir, world_causal_run, tmp_path_factory):
   return workdir
 
 
+FILLER = ["Let me think about this for a moment.", "There are many things one could say here.",
+          "In any case, here is what I believe.", "It is always good to look at the details."]
+
+
+def _preference_files(root) -> dict[str, str]:
+  """Pairs where people prefer the plain answer to the same answer wrapped in filler (a rule a tiny model learns)."""
+  rng = random.Random(2)
+  paths = {}
+  for split, n in (("train", 1500), ("validation", 100), ("test", 200)):
+    path = root / f"{split}.jsonl"
+    with open(path, "w") as f:
+      for _ in range(n):
+        city, country = rng.choice(["Varn", "Oskel", "Tirra"]), rng.choice(["Zeland", "Morra", "Quint"])
+        answer = f"{city} is in {country}."
+        rambling = " ".join(rng.sample(FILLER, 2) + [answer] + rng.sample(FILLER, rng.randint(1, 2)))
+        f.write(json.dumps({"prompt": f"Where is {city}?", "chosen": answer, "rejected": rambling}) + "\n")
+    paths[split] = str(path)
+  return paths
+
+
 @pytest.fixture(scope="module")
 def reward_run(task_data_dir, sft_run, tmp_path_factory):
-  c = tiny_task_config("rlhf/reward", task_data_dir, steps=150, eval_every=150, checkpoint_every=150)
-  c.init_from, c.optimizer.learning_rate = sft_run, 1e-3
-  c.eval.validation_examples, c.eval.test_examples = 200, 200
-  workdir = str(tmp_path_factory.mktemp("rm"))
-  result = finetune.run(c, workdir)
-  return workdir, result
+  root = tmp_path_factory.mktemp("rm")
+  c = tiny_task_config("rlhf/reward", task_data_dir, steps=60, eval_every=60, checkpoint_every=60)
+  c.init_from, c.data.dataset, c.data.seq_len = sft_run, "files/preferences", 96
+  files = _preference_files(root)
+  c.data.files.train, c.data.files.validation, c.data.files.test = files["train"], files["validation"], files["test"]
+  result = finetune.run(c, str(root / "run"))
+  return str(root / "run"), result
 
 
 def test_the_reward_model_learns_the_preference(reward_run):
   workdir, result = reward_run
-  test = result.test
-  # Chance is 50%; labels agree with the hidden gold preference label_ceiling of the time (noise 10%).
-  assert test["rm_accuracy"] > 0.6 and test["gold_agreement"] > 0.6, test
-  assert 0.8 < test["label_ceiling"] < 1.0 and test["examples"] == 200
+  # Chance is 50%: the model must tell the plain answer from the rambling one, whatever the city.
+  assert result.test["rm_accuracy"] > 0.9 and result.test["reward_gap"] > 1.0, result.test
+  assert result.test["examples"] == 200 and "gold_agreement" not in result.test  # gold exists for world data only
   assert json.load(open(os.path.join(workdir, finetune.RESULTS_FILE)))["headline"] == "rm_accuracy"
 
 
@@ -67,7 +88,55 @@ def test_ppo_raises_the_reward_while_the_kl_stays_bounded(task_data_dir, sft_run
   rows = _train_rows(str(tmp_path))
   scores = [r["rm_score"] for r in rows]
   print("ppo rm scores", scores, "kl", [r["kl"] for r in rows])
-  assert np.mean(scores[-2:]) > scores[0] + 0.3, scores
+  # The score of the tiny SFT policy's samples rises by more than half a unit of the reward model's scale.
+  assert np.mean(scores[-3:]) > np.mean(scores[:2]) + 0.5, scores
   assert max(r["kl"] for r in rows) < 40.0
   assert result.test["prompts"] == 16 and 0.0 <= result.test["gold_win_rate"] <= 1.0
   assert os.path.isfile(tmp_path / rl_train.PLOT_FILE) and os.path.isfile(tmp_path / rl_train.RESULTS_FILE)
+
+
+def test_grpo_raises_the_reward_without_a_critic(task_data_dir, sft_run, reward_run, tmp_path):
+  c = rl_config("grpo.py:tiny", task_data_dir, sft_run, reward_run[0])
+  rl_train.run(c, str(tmp_path))
+  rows = _train_rows(str(tmp_path))
+  scores = [r["rm_score"] for r in rows]
+  print("grpo rm scores", scores, "kl", [r["kl"] for r in rows])
+  assert np.mean(scores[-3:]) > np.mean(scores[:2]) + 0.5, scores
+  assert "value_loss" not in rows[-1] and "kl_loss" in rows[-1]
+  saved = checkpoint.manager(str(tmp_path / "checkpoints"), async_save=False)
+  assert set(saved.item_metadata(saved.latest_step())["state"]["params"]) == {"policy"}
+  saved.close()
+
+
+def test_dpo_learns_the_pairs_and_moves_away_from_the_reference(task_data_dir, sft_run, reward_run, tmp_path):
+  c = settings.load_config(os.path.join(REPO, "configs/rlhf/dpo.py:tiny"))
+  rm_config = json.load(open(os.path.join(reward_run[0], "config.json")))
+  c.policy_from, c.reward_from = sft_run, reward_run[0]
+  c.data.update(dataset="files/preferences", data_dir=task_data_dir, seq_len=96, batch_size=32)
+  c.data.files.update(rm_config["data"]["files"])
+  c.prompts.data_dir, c.prompts.world.scale = task_data_dir, TASK_WORLD
+  c.rollout.update(max_prompt_tokens=96, max_new_tokens=16)
+  c.heldout.update(prompts=16, batch_size=16)
+  c.optimizer.learning_rate = 1e-3
+  c.train.update(steps=40, log_every=10, eval_every=40, checkpoint_every=40, progress_bar=False)
+  c.mesh.data = 1
+  result = dpo.run(c, str(tmp_path))
+  evals = [r for r in writers.read(str(tmp_path)) if r["split"] == "eval"]
+  # Held-out pairs: the policy now prefers the plain answers more than the reference does (chance 50%).
+  assert evals[-1]["dpo_accuracy"] > 0.9 and evals[-1]["reward_margin"] > 0, evals[-1]
+  assert result.test["kl"] > 0 and {"gold_win_rate", "rm_win_rate"} <= set(result.test)
+  tuned = checkpoint.manager(str(tmp_path / "checkpoints"), async_save=False)
+  assert set(tuned.item_metadata(tuned.latest_step())["state"]["params"]) == {"policy", "reference"}
+  tuned.close()
+
+
+def test_the_cli_names_bad_runs_and_writes_nothing(sft_run, reward_run, tmp_path):
+  workdir = str(tmp_path / "ppo")
+  wrong_reward = run_module("experiments.rlhf", "--config=configs/rlhf/ppo.py:tiny", f"--workdir={workdir}",
+                            f"--config.policy_from={sft_run}", f"--config.reward_from={sft_run}")
+  assert wrong_reward.returncode != 0 and "is not a reward-model run" in wrong_reward.stderr
+  unknown = run_module("experiments.rlhf", "--config=configs/rlhf/ppo.py:tiny", f"--workdir={workdir}",
+                       f"--config.policy_from={sft_run}", f"--config.reward_from={reward_run[0]}",
+                       "--config.critic.kind=twin")
+  assert unknown.returncode != 0 and "critic.kind" in unknown.stderr
+  assert not os.path.exists(workdir)
