@@ -140,3 +140,18 @@ def test_the_cli_names_bad_runs_and_writes_nothing(sft_run, reward_run, tmp_path
                        "--config.critic.kind=twin")
   assert unknown.returncode != 0 and "critic.kind" in unknown.stderr
   assert not os.path.exists(workdir)
+
+
+def test_a_resumed_run_continues_exactly(task_data_dir, sft_run, reward_run, tmp_path):
+  # The adaptive KL coefficient, the prompt stream and the rollout RNG must all carry over.
+  options = {"kl.adaptive": True, "kl.horizon": 64, "train.checkpoint_every": 1, "train.eval_every": 10}
+  straight = rl_config("ppo.py:tiny", task_data_dir, sft_run, reward_run[0], **options, **{"train.iterations": 3})
+  rl_train.run(straight, str(tmp_path / "straight"))
+  first = rl_config("ppo.py:tiny", task_data_dir, sft_run, reward_run[0], **options, **{"train.iterations": 2})
+  rl_train.run(first, str(tmp_path / "resumed"))
+  rl_train.run(straight, str(tmp_path / "resumed"))
+  expected, got = _train_rows(str(tmp_path / "straight")), _train_rows(str(tmp_path / "resumed"))
+  assert [r["step"] for r in got] == [r["step"] for r in expected] == [4, 8, 12]
+  assert got[-1]["kl_coef"] != 0.05
+  for key in ("rm_score", "loss", "kl", "kl_coef", "value_loss", "response_length"):
+    np.testing.assert_allclose(got[-1][key], expected[-1][key], rtol=1e-4, atol=1e-5, err_msg=key)
