@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(CURDIR)/data
-# Tests run in parallel on every core; the suite forces its own CPU device count.
-PYTEST_ARGS ?= -n auto
+# Tests run in parallel on every core; the suite forces its own CPU device count. Tests sharing expensive
+# module fixtures (e.g. the RLHF runs) carry an xdist_group mark so that one worker builds them once.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
-.PHONY: test demo install clean bench
+.PHONY: test demo demo-pretrain install clean bench
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,12 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
+# The whole pipeline on the built-in world: pretraining -> instruction tuning -> reward model -> PPO.
 demo: $(STAMP)
+	LM_DATA_DIR=$(DATA_DIR) $(PY) -m experiments.pipeline --config=configs/pipeline/tiny.py --workdir=$(CURDIR)/runs/pipeline
+
+# The first steps only: the world's views, the tokenizer, the unigram baseline, a tiny pretraining run and samples.
+demo-pretrain: $(STAMP)
 	$(PY) -m experiments.demo --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/demo
 
 bench: $(STAMP)

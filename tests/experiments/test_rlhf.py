@@ -12,6 +12,8 @@ from lm.rl import dpo, train as rl_train
 from lm.training import checkpoint, finetune, writers
 from tests.conftest import REPO, TASK_WORLD, run_module, tiny_task_config
 
+pytestmark = pytest.mark.xdist_group("rlhf")  # one worker builds the SFT and reward runs once for the whole module
+
 
 @pytest.fixture(scope="module")
 def sft_run(task_data_dir, world_causal_run, tmp_path_factory):

@@ -1,0 +1,65 @@
+"""The one-command pipeline: stages chained in their own directories, finished ones skipped, a summary table."""
+
+import os
+
+import pytest
+
+from lm import settings
+from lm.training import stages, writers
+from tests.conftest import REPO, TASK_WORLD
+
+MODEL = dict(num_layers=2, d_model=64, num_heads=4, d_ff=128, max_len=256)
+
+
+def _tiny_pipeline(data_dir: str):
+  c = settings.load_config(os.path.join(REPO, "configs/pipeline/tiny.py"))
+  c.stages = "pretrain,sft,reward,ppo"
+  for name in ("pretrain", "sft", "reward"):
+    s = c[name]
+    s.model.update(MODEL)
+    s.data.update(data_dir=data_dir, batch_size=8)
+    s.data.world.scale = TASK_WORLD
+    s.tokenizer.update(vocab_size=1024, num_sentinels=8)
+    s.train.update(steps=6, log_every=3, eval_every=6, eval_batches=2, checkpoint_every=6, progress_bar=False)
+    s.mesh.data = 1
+  c.pretrain.data.seq_len = 256
+  for name in ("sft", "reward"):
+    c[name].eval.update(validation_examples=8, test_examples=8, batch_size=8)
+  p = c.ppo
+  p.data.data_dir, p.data.world.scale = data_dir, TASK_WORLD
+  p.rollout.update(prompts=8, max_prompt_tokens=96, max_new_tokens=8)
+  p.updates.update(epochs=1, minibatches=2)
+  p.train.update(iterations=2, eval_every=2, checkpoint_every=2, progress_bar=False)
+  p.heldout.update(prompts=8, batch_size=8)
+  p.mesh.data = 1
+  return c
+
+
+def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, tmp_path, capsys):
+  config = _tiny_pipeline(task_data_dir)
+  summary = stages.run(config, str(tmp_path))
+  assert list(summary) == ["pretrain", "sft", "reward", "ppo"]
+  assert "perplexity" in summary["pretrain"] and "rm_accuracy" in summary["reward"]
+  assert {"gold_win_rate", "kl"} <= set(summary["ppo"])
+  # Each stage started from the one before it.
+  assert settings.load_run_config(str(tmp_path / "sft"))["init_from"] == str(tmp_path / "pretrain")
+  ppo = settings.load_run_config(str(tmp_path / "ppo"))
+  assert (ppo["policy_from"], ppo["reward_from"]) == (str(tmp_path / "sft"), str(tmp_path / "reward"))
+  table = (tmp_path / stages.TABLE_FILE).read_text()
+  assert all(f"| {name} |" in table for name in summary) and "gold_win_rate=" in table
+  # Re-running trains nothing more: every stage is skipped, the summary is the same.
+  rows = len(writers.read(str(tmp_path / "ppo")))
+  assert stages.run(config, str(tmp_path)) == summary
+  assert len(writers.read(str(tmp_path / "ppo"))) == rows
+  assert "| ppo |" in capsys.readouterr().out
+
+
+def test_a_stage_needs_what_it_starts_from(task_data_dir, tmp_path):
+  config = _tiny_pipeline(task_data_dir)
+  config.stages = "reward"
+  with pytest.raises(settings.ConfigError, match=r"Stage reward starts from \['sft'\]"):
+    stages.run(config, str(tmp_path))
+  config.stages = "pretrain,rlhf"
+  with pytest.raises(settings.ConfigError, match="unknown"):
+    stages.run(config, str(tmp_path))
+  assert not os.listdir(tmp_path)
