@@ -31,7 +31,7 @@ from lm.models.transformer import Decoder
 from lm.objectives import policy_gradient as pg
 from lm.rl import heldout, kl as kl_lib, rollout as rollout_lib
 from lm.rl.source import RolloutSource, UpdateConfig
-from lm.training import finetune, loop, optimizers, pretrain, sharding, state as state_lib, tasks, transfer, writers
+from lm.training import checkpoint, finetune, loop, optimizers, pretrain, sharding, state as state_lib, tasks, transfer, writers
 
 RESULTS_FILE = "results.json"
 PLOT_FILE = "overoptimization.png"
@@ -234,7 +234,9 @@ def run(config, workdir: str) -> Result:
 def checkpoint_params(module, source: transfer.Source, tokens, mesh, rng):
   """A frozen model's parameters (reference policy, reward model), read from `source` into their sharded layout."""
   abstract = state_lib.abstract_params(lambda r: module.init(r, tokens)["params"], mesh, rng)
-  return transfer.warm_start(source, "")(abstract)
+  advice = (f"The model was built from {source.run_dir}/config.json, and that run's checkpoint does not match it: "
+            "was the config edited, or the checkpoint copied from another run?")
+  return checkpoint.restore_params(source.checkpoints, abstract, source.step, advice=advice)
 
 
 def plot(workdir: str, extra: dict | None = None) -> None:

@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -157,3 +158,19 @@ def test_a_resumed_run_continues_exactly(task_data_dir, sft_run, reward_run, tmp
   assert got[-1]["kl_coef"] != 0.05
   for key in ("rm_score", "loss", "kl", "kl_coef", "value_loss", "response_length"):
     np.testing.assert_allclose(got[-1][key], expected[-1][key], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def test_a_reward_model_of_the_wrong_shape_is_named(task_data_dir, sft_run, reward_run, tmp_path):
+  # A reward run whose config says one width while its checkpoint holds another (or a mismatched critic start).
+  broken = tmp_path / "broken_rm"
+  shutil.copytree(reward_run[0], broken)
+  saved = json.load(open(broken / "config.json"))
+  saved["model"]["d_model"] = 32
+  (broken / "config.json").write_text(json.dumps(saved))
+  c = rl_config("ppo.py:tiny", task_data_dir, sft_run, str(broken))
+  with pytest.raises(settings.ConfigError, match="critic.start='reward' needs a reward model of the policy's shape"):
+    rl_train.run(c, str(tmp_path / "a"))
+  c.critic.start = "policy"
+  named = "(?s)backbone/embedder/tokens/embedding: checkpoint has shape .*broken_rm/config.json"
+  with pytest.raises(checkpoint.IncompatibleCheckpointError, match=named):
+    rl_train.run(c, str(tmp_path / "b"))
