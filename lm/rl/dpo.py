@@ -86,9 +86,9 @@ def run(config, workdir: str) -> rl_train.Result:
 
   def on_eval(step, params):
     nonlocal judge
-    if judge is None:  # the reference is the state's own frozen copy
+    if judge is None:  # the state's frozen reference, copied: the train step donates (reuses) the state's buffers
       judge = heldout.Judge(prompts=rl_train.prompts(prompt_spec, "validation", judge_cfg.prompts),
-                            reference_params=params["reference"], **common)
+                            reference_params=jax.tree.map(jnp.copy, params["reference"]), **common)
     metrics, examples = judge({"policy": params["policy"]})
     finetune.write_samples(workdir, step, "validation", examples)
     rl_train.plot(workdir, extra=metrics)
