@@ -70,15 +70,17 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adamw"
-  c.optimizer.learning_rate = 1e-5 if preset != "tiny" else 5e-5
+  # The tiny 1.4M model needs a larger step than real ones; at 2e-4 it already outran its reward model
+  # (reward-model win rate 79%, gold 50% after 10 iterations).
+  c.optimizer.learning_rate = 1e-5 if preset != "tiny" else 1e-4
   c.optimizer.warmup_steps = 10
   c.optimizer.decay = "constant"
   c.optimizer.weight_decay = 0.0
   c.optimizer.clip_norm = 1.0
 
   c.train = ml_collections.ConfigDict()
-  c.train.iterations = 100 if preset == "tiny" else 1000
-  c.train.eval_every = 10             # iterations
+  c.train.iterations = 40 if preset == "tiny" else 1000
+  c.train.eval_every = 5              # iterations (each point of the over-optimisation plot is one evaluation)
   c.train.checkpoint_every = 10       # iterations
   c.train.keep_checkpoints = 3
   c.train.max_skipped_in_a_row = 20
