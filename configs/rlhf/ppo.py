@@ -21,7 +21,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.seed = 0
   c.algorithm = "ppo"                 # "ppo" | "grpo" | "rloo"
   c.policy_from = ""                  # an instruction-tuning run: the initial policy and the frozen reference
-  c.reward_from = ""                  # an experiments.train_reward run on the same tokenizer
+  c.reward_from = ""                  # an experiments.train_reward run on the same tokenizer; "gold": the world's
+                                      # hidden gold preference itself (an oracle reward, with critic.start=policy)
   c.template = ""                     # prompt template; "": the policy run's (task_options.template)
 
   c.data = ml_collections.ConfigDict()

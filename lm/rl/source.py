@@ -70,19 +70,25 @@ def _decode(text: str) -> dict[str, np.ndarray]:
 
 
 class RolloutSource(loop.OnPolicySource):
-  """Batches for the policy update, made from rollouts of the current policy."""
+  """Batches for the policy update, made from rollouts of the current policy.
+
+  The reward of a response is the reward model's score (`rm_score` in the metrics), or with
+  `oracle=True` the hidden gold preference itself (an upper bound: what RL achieves with a perfect
+  reward model).
+  """
 
   def __init__(self, *, prompts: Sequence[str], tok, template: str, rollout: rollout_lib.RolloutConfig,
                advantage: rollout_lib.AdvantageConfig, kl: kl_lib.KLConfig, update: UpdateConfig,
                sample: Callable, score: Callable, reference_params, reward_params, seed: int, gold: bool,
-               on_samples: Callable[[int, list[dict]], None] | None = None, samples: int = 2):
+               on_samples: Callable[[int, list[dict]], None] | None = None, samples: int = 2, oracle: bool = False):
     if rollout.rows % update.minibatches:
       raise ValueError(f"A rollout of {rollout.rows} rows cannot be cut into {update.minibatches} minibatches.")
     self._prompts, self._tok, self._template = list(prompts), tok, template
     self._rollout, self._advantage, self._kl, self._update = rollout, advantage, kl, update
     self._sample, self._score = sample, score
     self._reference, self._reward = reference_params, reward_params
-    self._seed, self._gold, self._on_samples, self._samples = seed, gold, on_samples, samples
+    self._seed, self._gold, self._on_samples, self._samples = seed, gold or oracle, on_samples, samples
+    self._oracle = oracle  # the reward is the world's gold preference itself, not a reward model's
     # What get_state() saves: the next rollout's number, the next minibatch in the current one, the coefficient.
     self.iteration, self._next, self.kl_coef = 0, 0, kl.coef
     self._buffer: dict[str, np.ndarray] | None = None
@@ -130,7 +136,10 @@ class RolloutSource(loop.OnPolicySource):
     batch = self._sample(params["policy"], prompt_BxP, mask_BxP, rng)
     finished = batch.pop("finished")
     scored = jax.device_get(self._score(params, self._reference, self._reward, batch))
-    scores = np.asarray(scored["scores"], np.float64)
+    responses = texts(self._tok, batch, prompt_BxP.shape[1])
+    repeated = list(np.repeat(np.asarray(prompts, object), group))
+    golds = np.asarray([gold_score(p, r) for p, r in zip(repeated, responses)]) if self._gold else None
+    scores = golds if self._oracle else np.asarray(scored["scores"], np.float64)
     finite = np.isfinite(scores)
     if not finite.all():
       logging.warning("Iteration %d: %d non-finite reward(s); those responses are left out of the update.",
@@ -144,17 +153,21 @@ class RolloutSource(loop.OnPolicySource):
       out.update(old_values=scored["values"], returns=adv["returns"].astype(np.float32))
     if self._advantage.kl_in_loss:
       out["ref_logprobs"] = scored["ref_logprobs"]
-    metrics = self._metrics(batch, scored, adv, mask, finite, finished, truncated, prompts, step)
+    metrics = self._metrics(batch, scored, scores, adv, mask, finite, finished, truncated)
+    if golds is not None:
+      metrics["gold_score"] = float(np.mean(golds))
+    if self._on_samples is not None:
+      self._on_samples(step, [{"prompt": p, "response": r, "reward": float(x)}
+                              for p, r, x in zip(repeated[:self._samples], responses, scores)])
     kl_lib.check_limit(metrics["kl"], self._kl, self.iteration + 1, step)
     self.kl_coef = kl_lib.update(self.kl_coef, metrics["kl"], cfg.rows, self._kl)
     self._pending.append(metrics)
     return out
 
-  def _metrics(self, batch, scored, adv, mask, finite, finished, truncated, prompts, step) -> dict[str, float]:
+  def _metrics(self, batch, scored, scores, adv, mask, finite, finished, truncated) -> dict[str, float]:
     valid = mask.sum() > 0
     sequence_kl = adv["kl"].sum(axis=1)
-    scores = scored["scores"][finite]
-    metrics = {"rm_score": float(np.mean(scores)) if len(scores) else float("nan"),
+    metrics = {"rm_score": float(np.mean(scores[finite])) if finite.any() else float("nan"),
                "kl": float(np.mean(sequence_kl[finite])) if finite.any() else float("nan"),
                "kl_coef": self.kl_coef, "iteration": float(self.iteration + 1),
                "entropy": float(scored["entropy"].sum() / max(mask.sum(), 1)) if valid else 0.0,
@@ -164,11 +177,6 @@ class RolloutSource(loop.OnPolicySource):
     if "returns" in adv:
       metrics["explained_variance"] = float(explained_variance(scored["values"], adv["returns"], mask))
       metrics["value_mean"] = float(scored["values"].sum() / max(mask.sum(), 1))
-    responses = texts(self._tok, batch, batch["inputs"].shape[1] - batch["response_mask"].shape[1])
-    repeated = np.repeat(np.asarray(prompts, object), self._rollout.samples_per_prompt)
-    if self._gold:
-      metrics["gold_score"] = float(np.mean([gold_score(p, r) for p, r in zip(repeated, responses)]))
-    if self._on_samples is not None:
-      self._on_samples(step, [{"prompt": p, "response": r, "rm_score": float(s)}
-                              for p, r, s in zip(repeated[:self._samples], responses, scored["scores"])])
+    if self._oracle:  # the reward was the gold score, logged as such
+      del metrics["rm_score"]
     return metrics

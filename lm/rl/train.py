@@ -36,6 +36,9 @@ from lm.training import checkpoint, finetune, loop, optimizers, pretrain, shardi
 RESULTS_FILE = "results.json"
 PLOT_FILE = "overoptimization.png"
 PROMPT_SCHEMAS = ("instructions", "preferences")  # datasets whose records carry a "prompt"
+# reward_from=ORACLE: the reward is the built-in world's hidden gold preference itself, not a reward model's
+# estimate of it. An upper bound for research: what the RL loop achieves with a perfect reward model.
+ORACLE = "gold"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,14 +112,14 @@ def resolve_runs(config, need_reward: bool = True):
     raise settings.ConfigError("Set config.policy_from: an instruction-tuning run (the policy and the frozen "
                                "reference).")
   if need_reward and not config.get("reward_from"):
-    raise settings.ConfigError("Set config.reward_from: an experiments.train_reward run.")
+    raise settings.ConfigError(f"Set config.reward_from: an experiments.train_reward run (or {ORACLE!r}).")
   policy = transfer.resolve(config.policy_from)
   whole = tuple(name for name, t in tasks.TASKS.items() if not t.heads and "decoder" in t.architectures)
   transfer.check_objective(policy, "causal", "rlhf", "decoder", whole)
   tok = policy.tokenizer()
   if tok is None:
     raise settings.ConfigError(f"policy_from={config.policy_from} must be a run directory with its tokenizer.model.")
-  if not config.get("reward_from"):
+  if config.get("reward_from", "") in ("", ORACLE):
     return policy, None, tok
   reward = transfer.resolve(config.reward_from)
   if (reward.config or {}).get("task") != "reward":
@@ -155,7 +158,12 @@ def run(config, workdir: str) -> Result:
   if sources.schema_of(spec.name) not in PROMPT_SCHEMAS:
     raise settings.ConfigError(f"data.dataset={spec.name!r} has no prompts; use a dataset of schema "
                                f"{' or '.join(PROMPT_SCHEMAS)} (e.g. world/instructions).")
-  policy_cfg, reward_cfg = model_config(policy_source, tok.vocab_size), model_config(reward_source, tok.vocab_size)
+  oracle = reward_source is None
+  if oracle and (not spec.name.startswith("world/") or critic.start == "reward"):
+    raise settings.ConfigError(f"reward_from={ORACLE!r} scores responses with the world's gold preference: it needs "
+                               "world prompts (data.dataset=world/...) and, for PPO, critic.start='policy'.")
+  policy_cfg = model_config(policy_source, tok.vocab_size)
+  reward_cfg = policy_cfg if oracle else model_config(reward_source, tok.vocab_size)
   length = rollout.max_prompt_tokens + 1 + rollout.max_new_tokens
   if length > min(policy_cfg.max_len, reward_cfg.max_len):
     raise settings.ConfigError(f"rollout.max_prompt_tokens + 1 + rollout.max_new_tokens = {length} exceeds the "
@@ -166,12 +174,14 @@ def run(config, workdir: str) -> Result:
                                "critic.start='policy' or train the reward model from the policy's SFT run.")
 
   actor_critic = ActorCritic(policy_cfg, critic=critic.kind)
-  decoder, reward_model = Decoder(policy_cfg), Classifier(reward_cfg, 1, backbone="decoder")
+  decoder = Decoder(policy_cfg)
+  reward_model = None if oracle else Classifier(reward_cfg, 1, backbone="decoder")
   mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
   tokens = jnp.ones((1, length), jnp.int32)
   rng = jax.random.key(config.seed)
   frozen = lambda module, source: checkpoint_params(module, source, tokens, mesh, rng)
-  reference_params, reward_params = frozen(decoder, policy_source), frozen(reward_model, reward_source)
+  reference_params = frozen(decoder, policy_source)
+  reward_params = None if oracle else frozen(reward_model, reward_source)
 
   def warm(params):
     params = {**params, "policy": transfer.warm_start(policy_source, "")(params["policy"])}
@@ -188,7 +198,8 @@ def run(config, workdir: str) -> Result:
   common = dict(tok=tok, template=template(config, policy_source), rollout=rollout, sample=sample, score=score,
                 reference_params=reference_params, reward_params=reward_params, seed=config.seed, gold=gold)
   source = RolloutSource(prompts=prompts(spec, "train"), advantage=advantage, kl=kl, update=update,
-                         on_samples=lambda step, rows: finetune.write_samples(workdir, step, "rollout", rows), **common)
+                         on_samples=lambda step, rows: finetune.write_samples(workdir, step, "rollout", rows),
+                         oracle=oracle, **common)
   judge = heldout.Judge(prompts=prompts(spec, "validation", judge_cfg.prompts), config=judge_cfg, **common)
 
   def on_eval(step, params):
@@ -212,7 +223,7 @@ def run(config, workdir: str) -> Result:
                          kl_coef=kl.coef if kl.in_loss else 0.0, kl_estimator=kl.estimator)
   logging.info("RLHF (%s, critic %s) from %s with reward model %s: %d prompts x %d samples per iteration, %d "
                "iterations; workdir %s.", config.algorithm, critic.kind, policy_source.checkpoints,
-               reward_source.checkpoints, rollout.prompts, rollout.samples_per_prompt, train_cfg.iterations, workdir)
+               "gold (oracle)" if oracle else reward_source.checkpoints, rollout.prompts, rollout.samples_per_prompt, train_cfg.iterations, workdir)
   result = loop.train(workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
                       init_params=lambda r: actor_critic.init(r, tokens)["params"], optimizer=optimizer,
                       schedule=schedule, loss_fn=loss_fn, eval_loss_fn=None, train_data=source, eval_data=None,

@@ -174,3 +174,13 @@ def test_a_reward_model_of_the_wrong_shape_is_named(task_data_dir, sft_run, rewa
   named = "(?s)backbone/embedder/tokens/embedding: checkpoint has shape .*broken_rm/config.json"
   with pytest.raises(checkpoint.IncompatibleCheckpointError, match=named):
     rl_train.run(c, str(tmp_path / "b"))
+
+
+def test_the_gold_oracle_needs_world_prompts_and_a_policy_critic(task_data_dir, sft_run, tmp_path):
+  c = rl_config("ppo.py:tiny", task_data_dir, sft_run, rl_train.ORACLE)
+  with pytest.raises(settings.ConfigError, match="critic.start='policy'"):
+    rl_train.run(c, str(tmp_path / "a"))
+  c.critic.start, c.train.iterations = "policy", 1
+  result = rl_train.run(c, str(tmp_path / "b"))
+  assert "gold_win_rate" in result.test and "rm_win_rate" not in result.test
+  assert "gold_score" in _train_rows(str(tmp_path / "b"))[-1]

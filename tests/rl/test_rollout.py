@@ -142,3 +142,16 @@ def test_non_finite_rewards_are_left_out_and_counted(models):
   rows = np.concatenate([b["response_mask"] for b in batches])
   assert (rows.sum(axis=1) == 0).sum() == 1  # that response has no valid token left
   assert all(np.isfinite(b["advantages"]).all() for b in batches)
+
+
+def test_the_oracle_reward_is_the_gold_score(models):
+  from lm.data.world.gold import gold_score  # pylint: disable=g-import-not-at-top
+  written = []
+  source = _source(models, oracle=True, on_samples=lambda step, rows: written.extend(rows),
+                   samples=8)
+  state = types.SimpleNamespace(params=models.params, step=0)
+  source.next_batch(state)
+  metrics = source.pop_metrics()
+  assert "rm_score" not in metrics and "gold_score" in metrics
+  assert len(written) == 8 and all(r["reward"] == gold_score(r["prompt"], r["response"]) for r in written)
+  np.testing.assert_allclose(np.mean([r["reward"] for r in written]), metrics["gold_score"], rtol=1e-6)
