@@ -49,3 +49,24 @@ def shots_curves(path: str, curves: Mapping[str, Sequence[tuple[int, float, floa
       ax.axhline(chance[label], color=color, linestyle=":", linewidth=1)
   ax.set(title=title, xlabel="in-context examples k", ylabel=ylabel, ylim=(0, 1))
   _save(fig, ax, path, legend_size="small")
+
+
+def trajectories(path: str, panels: Sequence[tuple[str, Mapping[str, Sequence[tuple[float, float]]], float | None]], *,
+                 title: str, xlabel: str) -> None:
+  """Side-by-side panels of (x, y) points joined in the given order (e.g. over training).
+
+  Each panel is `(ylabel, {label: points}, reference)`; a reference level, if given, is dotted.
+  """
+  fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), dpi=120, squeeze=False)
+  for ax, (ylabel, curves, reference) in zip(axes[0], panels):
+    for label, points in curves.items():
+      ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=label)
+    if reference is not None:
+      ax.axhline(reference, color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)

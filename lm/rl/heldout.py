@@ -95,15 +95,19 @@ class Judge:
 
 
 def plot_overoptimization(path: str, rows: Sequence[dict]) -> None:
-  """Gold and reward-model scores of held-out evaluations against the policy's KL to the reference."""
+  """Held-out evaluations over training against the policy's KL to the SFT policy.
+
+  Left: gain in gold and reward-model (proxy) score over the SFT policy's; right: win rates against
+  it, chance dotted. Where the proxy climbs and gold does not, the policy exploits the reward model.
+  """
   rows = [r for r in rows if "kl" in r and ("rm_score" in r or "gold_score" in r)]
   if not rows:
     return
-  first, curves = rows[0], {}
-  if "rm_score" in first:
-    curves["reward model (proxy)"] = [(0.0, first["sft_rm_score"])] + [(r["kl"], r["rm_score"]) for r in rows]
-  if "gold_score" in first:
-    curves["gold"] = [(0.0, first["sft_gold_score"])] + [(r["kl"], r["gold_score"]) for r in rows]
-  plots.learning_curves(path, curves, title="Over-optimisation: score against KL to the SFT policy",
-                        xlabel="KL(policy || SFT), nats per response", ylabel="mean score on held-out prompts",
-                        log_x=False, sort=False)
+  gains, wins = {}, {}
+  for name, key in (("gold", "gold"), ("reward model (proxy)", "rm")):
+    if f"{key}_score" in rows[0]:
+      gains[name] = [(0.0, 0.0)] + [(r["kl"], r[f"{key}_score"] - r[f"sft_{key}_score"]) for r in rows]
+      wins[name] = [(0.0, 0.5)] + [(r["kl"], r[f"{key}_win_rate"]) for r in rows]
+  plots.trajectories(path, [("mean score minus the SFT policy's", gains, 0.0), ("win rate against the SFT policy", wins,
+                                                                                 0.5)],
+                     title="Over-optimisation on held-out prompts", xlabel="KL(policy || SFT), nats per response")
