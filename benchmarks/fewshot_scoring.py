@@ -12,12 +12,13 @@ and the two must agree on the scores.
 from __future__ import annotations
 
 import functools
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
+
+from benchmarks import timing
 
 from lm.evaluation import scoring
 from lm.models.config import PRESETS, ModelConfig
@@ -42,16 +43,6 @@ def full_passes(model, params, context_BxP, choices_BxCxL):
   return picked_NxL.sum(axis=1).reshape(b, c)
 
 
-def _median_seconds(f, repeats: int) -> float:
-  jax.block_until_ready(f())
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(f())
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
-
-
 def main(argv):
   del argv
   b, p, c, l = _BATCH.value, _CONTEXT.value, _CHOICES.value, _CHOICE_LEN.value
@@ -64,7 +55,7 @@ def main(argv):
                                            jnp.ones((b, c, l), bool))
   naive = lambda: full_passes(model, params, context, choices)
   np.testing.assert_allclose(np.asarray(cached()), np.asarray(naive()), rtol=2e-3, atol=2e-3)
-  t_cached, t_naive = _median_seconds(cached, _REPEATS.value), _median_seconds(naive, _REPEATS.value)
+  t_cached, t_naive = timing.median_seconds(cached, _REPEATS.value), timing.median_seconds(naive, _REPEATS.value)
   print(f"{_PRESET.value}, {b} items x {c} choices, context {p} + choice {l} tokens, {jax.devices()[0].device_kind}:")
   print(f"  shared-prefix KV cache: {b / t_cached:8.1f} items/s ({t_cached * 1e3:.0f} ms per batch)")
   print(f"  one full pass a choice: {b / t_naive:8.1f} items/s ({t_naive * 1e3:.0f} ms per batch)")

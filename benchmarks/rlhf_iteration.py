@@ -11,7 +11,6 @@ train step follow. Random weights of the preset's shape; each phase is timed aft
 
 from __future__ import annotations
 
-import time
 import types
 
 import jax
@@ -19,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from absl import app, flags
+
+from benchmarks import timing
 
 from lm.models.config import PRESETS, ModelConfig
 from lm.models.heads import ActorCritic, Classifier
@@ -35,16 +36,6 @@ _CRITIC = flags.DEFINE_enum("critic", "separate", ["separate", "shared", "none"]
 _EPOCHS = flags.DEFINE_integer("epochs", 4, "Passes over the rollout.")
 _MINIBATCHES = flags.DEFINE_integer("minibatches", 2, "Updates per pass.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repeats of each phase.")
-
-
-def _median_seconds(f, repeats: int) -> float:
-  jax.block_until_ready(f())
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(f())
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
 
 
 def main(argv):
@@ -86,11 +77,11 @@ def main(argv):
     return metrics["loss"]
 
   seconds = {
-      "sample": _median_seconds(lambda: sample(holder["state"].params["policy"], prompts, mask, rng)["inputs"],
+      "sample": timing.median_seconds(lambda: sample(holder["state"].params["policy"], prompts, mask, rng)["inputs"],
                                 _REPEATS.value),
-      "score": _median_seconds(lambda: score(holder["state"].params, reference, reward_params, batch)["scores"],
+      "score": timing.median_seconds(lambda: score(holder["state"].params, reference, reward_params, batch)["scores"],
                                _REPEATS.value),
-      "update": _median_seconds(updates, _REPEATS.value),
+      "update": timing.median_seconds(updates, _REPEATS.value),
   }
   total = sum(seconds.values())
   print(f"{_PRESET.value}, {rows} rows x ({p} prompt + {n} new) tokens, critic {_CRITIC.value}, "

@@ -3,28 +3,16 @@
   python -m experiments.train_reward --config=configs/rlhf/reward.py:tiny --workdir=DIR \
       --config.init_from=SFT_DIR [--config.task_options.centring=0.01] [--config.a.b=v ...]
 
-Re-running the same command on the same DIR resumes from its latest checkpoint.
+The reward model is the fine-tuning task `reward` (lm/training/rewards.py), so this is
+`experiments.finetune` under the name people look for. Re-running the same command on the same DIR
+resumes from its latest checkpoint.
 """
 
 from __future__ import annotations
 
 from absl import app
 
-from experiments import cli
-from lm.training import finetune
-
-_CONFIG, _WORKDIR = cli.define_run_flags("configs/rlhf/reward.py:tiny")
-
-
-def main(argv):
-  del argv
-  cli.quiet_library_logs()
-  with cli.reported():
-    result = finetune.run(_CONFIG.value, _WORKDIR.value)
-  cli.exit_if_preempted(result.loop)
-  print(f"Done at step {result.loop.step} in {result.seconds:.0f} s. Test: " +
-        ", ".join(f"{k}={v:.4g}" for k, v in result.test.items()))
-
+from experiments.finetune import main
 
 if __name__ == "__main__":
   app.run(main)
