@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging as std_logging
 import sys
+from collections.abc import Callable
 
-from absl import flags, logging
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from lm import settings
@@ -19,13 +21,62 @@ USER_ERRORS = (settings.ConfigError, formats.FormatError, checkpoint.Incompatibl
                kl.KLLimitError, FileNotFoundError, ValueError)
 
 
+PREEMPTED_EXIT = 143  # SIGTERM's exit code: schedulers requeue the same command
+
+
 @contextlib.contextmanager
 def reported():
   try:
     yield
+  except loop.Preempted as e:
+    logging.warning("%s", e)
+    sys.exit(PREEMPTED_EXIT)
   except USER_ERRORS as e:
     logging.error("%s: %s", type(e).__name__, e)
     sys.exit(f"error: {e}")
+
+
+def run(main: Callable[[list[str]], None]) -> None:
+  """`app.run(main)`, with a config override that names no key, or a bad value, reported in one line."""
+  app.run(main, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    # A config file that raised while loading: ml_collections embeds its whole traceback; its last line is the error.
+    shown = f"{lines[0].rstrip(':')}: {lines[-1]}" if len(lines) > 1 else str(e)
+    sys.exit(f"error: {shown}\nPass --helpshort for the flags.")
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    sys.exit(f"error: {_explain_override(argv) or e}")
+
+
+def _explain_override(argv: list[str]) -> str | None:
+  """`Unknown config key a.b. Did you mean a.c?` for the first `--config.a.b=...` whose path the config lacks."""
+  spec = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+  if spec is None:
+    return None
+  try:
+    config = settings.load_config(spec)
+  except Exception:  # pylint: disable=broad-except  # the config file itself is broken: let its error speak
+    return None
+  for arg in argv:
+    if not arg.startswith("--config."):
+      continue
+    path = arg[len("--config."):].split("=", 1)[0].split(".")
+    node = config
+    for depth, key in enumerate(path):
+      keys = list(node.keys()) if hasattr(node, "keys") else []
+      if key not in keys:
+        where = ".".join(path[:depth + 1])
+        close = difflib.get_close_matches(key, keys, n=1)
+        hint = f" Did you mean {'.'.join(path[:depth] + close)}?" if close else ""
+        valid = f" Valid keys{' of ' + '.'.join(path[:depth]) if depth else ''}: {', '.join(sorted(keys))}." if keys else ""
+        return f"Unknown config key {where} (from {arg}).{hint}{valid}"
+      node = node[key]
+  return None
 
 
 class _LibraryChatter(std_logging.Filter):

@@ -8,7 +8,6 @@ Writes DIR/results.json, DIR/results.md, DIR/predictions.jsonl and DIR/fewshot.p
 
 from __future__ import annotations
 
-from absl import app
 
 from experiments import cli
 from lm.evaluation import evaluate, harness
@@ -27,4 +26,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,7 +8,6 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-from absl import app
 
 from experiments import cli
 from lm.training import finetune
@@ -27,4 +26,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,7 +8,6 @@ table of every stage's headline figures (DIR/summary.md).
 
 from __future__ import annotations
 
-from absl import app
 
 from experiments import cli
 from lm.training import stages
@@ -24,4 +23,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -7,7 +7,7 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-from absl import app, logging
+from absl import logging
 
 from experiments import cli
 from lm.training import pretrain
@@ -25,4 +25,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -10,7 +10,6 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-from absl import app
 
 from experiments import cli
 from lm.rl import dpo, train
@@ -30,4 +29,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -10,9 +10,8 @@ resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-from absl import app
-
+from experiments import cli
 from experiments.finetune import main
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -9,7 +9,7 @@ re-running the command skips the runs that finished.
 
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
 
 from experiments import cli
 from lm.training import study
@@ -31,4 +31,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -65,11 +65,18 @@ def load_json(path: str) -> dict:
     return json.load(f)
 
 
-def prepare_workdir(workdir: str, config) -> None:
-  """Creates `workdir` and writes `config.json`; a clear error if it cannot be written."""
+def prepare_workdir(workdir: str, config=None) -> None:
+  """Creates `workdir`, checks it is writable, and writes `config.json` if `config` is given.
+
+  Training runs pass no config: `lm.training.rundir` writes theirs once the checkpoint to resume from
+  is known to fit, so a refused resume leaves the directory untouched.
+  """
   try:
     os.makedirs(workdir, exist_ok=True)
-    write_json(os.path.join(workdir, "config.json"), to_dict(config))
+    if not os.access(workdir, os.W_OK):
+      raise PermissionError(13, "Permission denied")
+    if config is not None:
+      write_json(os.path.join(workdir, "config.json"), to_dict(config))
   except OSError as e:
     raise ConfigError(f"Cannot write to --workdir={workdir}: {e.strerror}. Choose a writable directory.") from None
 

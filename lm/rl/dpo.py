@@ -27,7 +27,7 @@ from lm.models.heads import ActorCritic, Classifier
 from lm.models.transformer import Decoder
 from lm.objectives import preference
 from lm.rl import heldout, rollout as rollout_lib, train as rl_train
-from lm.training import finetune, loop, optimizers, pretrain, recipes, sharding, transfer
+from lm.training import finetune, loop, optimizers, pretrain, recipes, rundir, sharding, transfer
 
 
 def _frozen_reference(inner: optax.GradientTransformation) -> optax.GradientTransformation:
@@ -38,8 +38,7 @@ def _frozen_reference(inner: optax.GradientTransformation) -> optax.GradientTran
 def run(config, workdir: str) -> rl_train.Result:
   started = time.perf_counter()
   policy_source, reward_source, tok = rl_train.resolve_runs(config, need_reward=False)
-  settings.prepare_workdir(workdir, config)
-  transfer.save_tokenizer(tok, workdir)
+  settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
   if sources.schema_of(spec.name) != "preferences":
     raise settings.ConfigError(f"DPO trains on preference pairs; data.dataset={spec.name!r} is not of schema "
@@ -99,7 +98,8 @@ def run(config, workdir: str) -> rl_train.Result:
   result = loop.train(workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh, init_params=init_params,
                       optimizer=_frozen_reference(optimizer), schedule=schedule, loss_fn=loss_fn,
                       eval_loss_fn=eval_loss_fn, train_data=train_data, eval_data=eval_data,
-                      global_batch_rows=config.data.batch_size, on_eval=on_eval, warm_start=warm)
+                      global_batch_rows=config.data.batch_size, on_eval=on_eval, warm_start=warm,
+                      run_files=rundir.for_run(workdir, config, tok))
   test: dict[str, float] = {}
   if not result.preempted:
     params = result.state.params

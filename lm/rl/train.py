@@ -31,7 +31,8 @@ from lm.models.transformer import Decoder
 from lm.objectives import policy_gradient as pg
 from lm.rl import heldout, kl as kl_lib, rollout as rollout_lib
 from lm.rl.source import RolloutSource, UpdateConfig
-from lm.training import checkpoint, finetune, loop, optimizers, pretrain, sharding, state as state_lib, tasks, transfer, writers
+from lm.training import (checkpoint, finetune, loop, optimizers, pretrain, rundir, sharding, state as state_lib, tasks,
+                         transfer, writers)
 
 RESULTS_FILE = "results.json"
 PLOT_FILE = "overoptimization.png"
@@ -152,8 +153,7 @@ def run(config, workdir: str) -> Result:
   started = time.perf_counter()
   critic, rollout, kl, advantage, update, loss_cfg, train_cfg, judge_cfg = _sections(config)
   policy_source, reward_source, tok = resolve_runs(config)
-  settings.prepare_workdir(workdir, config)
-  transfer.save_tokenizer(tok, workdir)
+  settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
   if sources.schema_of(spec.name) not in PROMPT_SCHEMAS:
     raise settings.ConfigError(f"data.dataset={spec.name!r} has no prompts; use a dataset of schema "
@@ -227,7 +227,8 @@ def run(config, workdir: str) -> Result:
   result = loop.train(workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
                       init_params=lambda r: actor_critic.init(r, tokens)["params"], optimizer=optimizer,
                       schedule=schedule, loss_fn=loss_fn, eval_loss_fn=None, train_data=source, eval_data=None,
-                      global_batch_rows=rollout.rows // update.minibatches, on_eval=on_eval, warm_start=warm)
+                      global_batch_rows=rollout.rows // update.minibatches, on_eval=on_eval, warm_start=warm,
+                      run_files=rundir.for_run(workdir, config, tok))
   test: dict[str, float] = {}
   if not result.preempted:
     final = heldout.Judge(prompts=prompts(spec, "test", judge_cfg.prompts), config=judge_cfg, **common)

@@ -1,27 +1,39 @@
 """Checkpoints with orbax: the train state and the grain iterator, saved together, async, keep-N.
 
 A step directory is written under a temporary name and renamed when complete (orbax's atomic
-commit), so a crash or preemption mid-save leaves the previous checkpoints intact.
+commit), so a crash or preemption mid-save leaves the previous checkpoints intact; leftover
+temporary directories are removed when the next manager opens.
 Restoring checks the saved shapes against the model first and names any mismatching parameter.
+A latest checkpoint that cannot be read (truncated, corrupted) is moved to `<dir>.corrupt/` with a
+warning and the previous one is used; a run never restarts from scratch while checkpoints exist.
+Checkpoints hold arrays (tensorstore) and JSON (metadata, the grain iterator): nothing is pickled,
+so loading a checkpoint from elsewhere cannot run code.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from typing import Any
 
 import grain
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 
 class IncompatibleCheckpointError(ValueError):
   """The checkpoint's arrays do not fit the configured model."""
 
 
+class UnreadableCheckpointsError(RuntimeError):
+  """Every checkpoint of a run failed to load; starting from scratch would silently lose the run."""
+
+
 def manager(directory: str, *, keep: int = 3, async_save: bool = True) -> ocp.CheckpointManager:
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=async_save,
-                                         create=True)
+                                         create=True, cleanup_tmp_directories=True)
   # Handlers named up front so metadata can be read before anything was saved in this process.
   handlers = {"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()}
   return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_handlers=handlers)
@@ -72,14 +84,54 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any, data_it
   return restored["state"]
 
 
+def restore_latest(mngr: ocp.CheckpointManager, abstract_state: Any, data_iterator=None) -> tuple[int, Any]:
+  """`(step, state)` from the newest readable checkpoint, or `(0, None)` if there is none.
+
+  A checkpoint that fails to load for any reason but a model mismatch (truncated or corrupted files,
+  a half-deleted step) is moved aside to `<checkpoints>.corrupt/<step>-<time>` with a warning naming
+  it, and the one before it is tried. If none loads, `UnreadableCheckpointsError`: the run must not
+  quietly start again from step 0.
+  """
+  steps = sorted(mngr.all_steps(), reverse=True)
+  for step in steps:
+    try:
+      return step, restore(mngr, step, abstract_state, data_iterator)
+    except IncompatibleCheckpointError:
+      raise
+    except Exception as e:  # pylint: disable=broad-except  # orbax, tensorstore and JSON each raise their own
+      moved = quarantine(mngr, step)
+      logging.warning("Checkpoint %s/%d cannot be read (%s: %s); moved it to %s and trying the previous one.",
+                      mngr.directory, step, type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "", moved)
+  if steps:
+    raise UnreadableCheckpointsError(
+        f"None of the {len(steps)} checkpoints in {mngr.directory} (steps {', '.join(map(str, steps))}) could be read; "
+        f"they were moved to {mngr.directory}.corrupt/. Refusing to start the run again from step 0: restore them, "
+        "or use a fresh --workdir.")
+  return 0, None
+
+
+def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:
+  """Moves step `step` out of the manager's directory (kept for inspection) and refreshes its step list."""
+  source = os.path.join(str(mngr.directory), str(step))
+  target = os.path.join(f"{mngr.directory}.corrupt", f"{step}-{time.strftime('%Y%m%d-%H%M%S')}")
+  os.makedirs(os.path.dirname(target), exist_ok=True)
+  shutil.move(source, target)
+  mngr.reload()
+  return target
+
+
 def restore_params(directory: str, abstract_params: Any, step: int | None = None, *,
                    advice: str = RESUME_ADVICE) -> Any:
-  """Only the parameters of a run's checkpoint (for `init_from`, sampling, evaluation).
+  """Only the parameters of a run's checkpoint (for `init_from`, sampling, evaluation, frozen models).
 
-  Works whatever device layout the checkpoint was saved with: arrays are read onto one device,
-  then placed with `abstract_params`' shardings (if it has them).
+  Reads the `params` subtree alone (the optimiser's moments, twice the parameters' size under Adam,
+  stay on disk), straight into `abstract_params`' shardings whatever layout the checkpoint was
+  saved with, and in `abstract_params`' dtypes.
   """
-  mngr = manager(directory, async_save=False)
+  # The train state was saved by StandardCheckpointHandler; its on-disk format is a PyTree checkpoint,
+  # and PyTreeCheckpointHandler can restore a part of it.
+  mngr = ocp.CheckpointManager(os.path.abspath(directory), options=ocp.CheckpointManagerOptions(read_only=True),
+                               item_handlers={"state": ocp.PyTreeCheckpointHandler()})
   try:
     step = mngr.latest_step() if step is None else step
     if step is None:
@@ -87,11 +139,11 @@ def restore_params(directory: str, abstract_params: Any, step: int | None = None
     metadata = mngr.item_metadata(step)["state"]
     check_compatible(metadata["params"], abstract_params, f"checkpoint {directory}/{step}", advice)
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), metadata,
-                          is_leaf=lambda m: hasattr(m, "shape"))
-    restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))
+    target = {"params": jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=getattr(a, "sharding", None) or device),
+        abstract_params)}
+    restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+        item=target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True)))
   finally:
     mngr.close()
-  params = restored["state"]["params"]
-  return jax.tree.map(lambda p, a: jax.device_put(p.astype(a.dtype), getattr(a, "sharding", None)),
-                      params, abstract_params)
+  return restored["state"]["params"]

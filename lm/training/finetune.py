@@ -17,7 +17,7 @@ from absl import logging
 
 from lm import settings
 from lm.data import corpus, sources
-from lm.training import adapt, loop, optimizers, pretrain, sharding, tasks, transfer, writers
+from lm.training import adapt, loop, optimizers, pretrain, rundir, sharding, tasks, transfer, writers
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -60,7 +60,7 @@ def run(config, workdir: str) -> Result:
   if source is not None:
     whole = tuple(name for name, t in tasks.TASKS.items() if not t.heads and config.architecture in t.architectures)
     transfer.check_objective(source, expected, config.task, config.architecture, whole)
-  settings.prepare_workdir(workdir, config)
+  settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
   schema = sources.schema_of(spec.name)
   if schema != task.schema:
@@ -70,7 +70,6 @@ def run(config, workdir: str) -> Result:
   tokenizer = source.tokenizer() if source is not None else None
   if tokenizer is None:
     tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
-  transfer.save_tokenizer(tokenizer, workdir)
   model_cfg = pretrain.model_config(config, tokenizer.vocab_size)
   if config.data.seq_len > model_cfg.max_len:
     raise settings.ConfigError(f"data.seq_len={config.data.seq_len} exceeds model.max_len={model_cfg.max_len}.")
@@ -121,7 +120,7 @@ def run(config, workdir: str) -> Result:
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
       init_params=init_params, optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn,
       train_data=train_data, eval_data=eval_data, global_batch_rows=config.data.batch_size, on_eval=on_eval,
-      warm_start=warm)
+      warm_start=warm, run_files=rundir.for_run(workdir, config, tokenizer))
   test: dict[str, float] = {}
   if not result.preempted:
     test_records = sources.head(split("test"), eval_cfg.test_examples)

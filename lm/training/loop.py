@@ -25,7 +25,7 @@ import optax
 import tqdm
 from absl import logging
 
-from lm.training import checkpoint, sharding, state as state_lib, step as step_lib, writers
+from lm.training import checkpoint, rundir, sharding, state as state_lib, step as step_lib, writers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +68,10 @@ class OnPolicySource(abc.ABC):
 
 class NonFiniteError(RuntimeError):
   """Too many consecutive non-finite losses or gradients."""
+
+
+class Preempted(Exception):
+  """Raised by callers that chain runs (the pipeline) when one was preempted; entry points exit 143 on it."""
 
 
 @dataclasses.dataclass
@@ -142,7 +146,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           schedule: optax.Schedule | None, loss_fn: Callable, eval_loss_fn: Callable | None,
           train_data, eval_data: Callable[[], Iterable[dict]] | None, global_batch_rows: int,
           on_eval: Callable[[int, Any], dict[str, float] | None] | None = None,
-          warm_start: Callable[[Any], Any] | None = None) -> Result:
+          warm_start: Callable[[Any], Any] | None = None, run_files: rundir.RunFiles | None = None) -> Result:
   """Runs (or resumes) training to `config.steps`.
 
   `train_data` is a grain IterDataset of numpy batches (this process's rows), or an on-policy
@@ -150,6 +154,8 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   `eval_data()` returns a fresh finite iterable of validation batches. `on_eval(step, params)` may add metrics
   (for example generated samples' scores) to each evaluation. `warm_start(params) -> params`
   (e.g. restoring a pretrained backbone) is applied once, when the run starts from scratch.
+  `run_files` (config.json, tokenizer.model) are written once the state is ready: after a checkpoint
+  passed the compatibility check, or for a fresh start; a refused resume changes nothing on disk.
   """
   os.makedirs(workdir, exist_ok=True)
   rng = jax.random.key(seed)
@@ -158,15 +164,21 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints)
   on_policy = isinstance(train_data, OnPolicySource)
   train_iter = train_data if on_policy else iter(train_data)
-  start = mngr.latest_step()
-  if start is not None:
-    logging.info("Resuming from %s/%d.", mngr.directory, start)
-    state = checkpoint.restore(mngr, start, abstract, train_iter)
-  else:
-    start = 0
+  if mngr.latest_step() is not None and run_files is not None:
+    run_files.check_resume()
+  try:
+    start, state = checkpoint.restore_latest(mngr, abstract, train_iter)
+  except BaseException:
+    mngr.close()
+    raise
+  if state is None:
     state, _ = state_lib.create(init_params, optimizer, mesh, rng)
     if warm_start is not None:
       state = state.replace(params=warm_start(state.params))
+  else:
+    logging.info("Resumed from %s/%d.", mngr.directory, start)
+  if run_files is not None:
+    run_files.write()
   logging.info("Model: %s parameters.", f"{state_lib.count_params(state.params):,}")
 
   train_step = step_lib.make_train_step(loss_fn, optimizer, state_shardings=shardings, batch_sharding=batch_sharding,
@@ -198,7 +210,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   tokens = 0
   interval_start = time.perf_counter()
   preempted = False
-  step = start
+  step = saved = start
   bar = tqdm.tqdm(total=config.steps, initial=start, disable=not config.progress_bar or jax.process_index() != 0,
                   dynamic_ncols=True, desc="train",
                   mininterval=0.5 if sys.stderr.isatty() else 30)  # logs to a file get a line per 30 s
@@ -230,9 +242,12 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           interval_start = time.perf_counter()
         if step % config.checkpoint_every == 0 or step == config.steps:
           checkpoint.save(mngr, step, state, train_iter)
+          saved = step
         if preemption.requested:
-          logging.warning("SIGTERM at step %d: saving a checkpoint and stopping.", step)
-          checkpoint.save(mngr, step, state, train_iter, force=True)
+          logging.warning("SIGTERM at step %d: %s and stopping.", step,
+                          "checkpoint saved" if saved == step else "saving a checkpoint")
+          if saved != step:  # a second save of the same step would be refused by orbax
+            checkpoint.save(mngr, step, state, train_iter, force=True)
           preempted = True
           break
       if previous is not None:

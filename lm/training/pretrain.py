@@ -15,7 +15,7 @@ from absl import logging
 from lm import settings
 from lm.data import corpus, pipeline, sources, world
 from lm.models.config import ModelConfig
-from lm.training import loop, optimizers, recipes, sharding, transfer
+from lm.training import loop, optimizers, recipes, rundir, sharding
 
 
 def data_spec(data) -> sources.DatasetSpec:
@@ -56,11 +56,10 @@ def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.Data
 
 
 def run(config, workdir: str) -> loop.Result:
-  settings.prepare_workdir(workdir, config)
+  settings.prepare_workdir(workdir)
   recipe = recipes.recipe(config.objective)
   spec = data_spec(config.data)
   tokenizer = corpus.load_tokenizer(settings.section(corpus.TokenizerConfig, config.tokenizer, "tokenizer"), spec)
-  transfer.save_tokenizer(tokenizer, workdir)
   model_cfg = model_config(config, tokenizer.vocab_size)
   if config.data.seq_len > model_cfg.max_len:
     raise settings.ConfigError(f"data.seq_len={config.data.seq_len} exceeds model.max_len={model_cfg.max_len}.")
@@ -77,4 +76,4 @@ def run(config, workdir: str) -> loop.Result:
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
       init_params=recipe.init_params(model, config.data.seq_len, layout.decoder_seq_len), optimizer=optimizer,
       schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data, eval_data=eval_data,
-      global_batch_rows=config.data.batch_size)
+      global_batch_rows=config.data.batch_size, run_files=rundir.for_run(workdir, config, tokenizer))

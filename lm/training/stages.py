@@ -18,7 +18,7 @@ from absl import logging
 
 from lm import settings
 from lm.rl import dpo, train as rl_train
-from lm.training import finetune, pretrain, writers
+from lm.training import finetune, loop, pretrain, writers
 
 SUMMARY_FILE = "summary.json"
 TABLE_FILE = "summary.md"
@@ -71,7 +71,8 @@ def _run_stage(name: str, config, workdir: str) -> None:
   else:
     result = (dpo.run if config.algorithm == "dpo" else rl_train.run)(config, workdir).loop
   if result.preempted:
-    raise InterruptedError(f"Stage {name} was preempted at step {result.step}; re-run the same command to resume.")
+    raise loop.Preempted(f"Stage {name} was preempted at step {result.step} (its checkpoint is saved); re-run the "
+                         "same command to resume.")
 
 
 def run(config, workdir: str) -> dict[str, dict]:

@@ -18,7 +18,7 @@ from absl import logging
 from lm import settings
 from lm.data import sources
 from lm.evaluation import plots
-from lm.training import finetune, pretrain, tasks, transfer
+from lm.training import finetune, pretrain, rundir, tasks, transfer
 
 RESULTS_FILE = "results.json"
 PLOT_FILE = "transfer.png"
@@ -69,7 +69,7 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STAR
         run_config = copy.deepcopy(config)
         run_config.data.train_examples = budget
         run_config.init_from = config.init_from if init == "pretrained" else ""
-        tokenizer_file = os.path.join(source.run_dir or "", transfer.TOKENIZER_FILE)
+        tokenizer_file = os.path.join(source.run_dir or "", rundir.TOKENIZER_FILE)
         if init == "scratch" and os.path.isfile(tokenizer_file):
           run_config.tokenizer.model_file = tokenizer_file  # the same ids as the pretrained start: a fair test
         logging.info("Transfer study: %s start, %s training examples.", init, budget or "all")

@@ -18,8 +18,7 @@ from absl import logging
 from lm import settings
 from lm.data import tokenizer as tokenizer_lib
 from lm.training import checkpoint
-
-TOKENIZER_FILE = "tokenizer.model"  # every run saves the tokenizer it trained with beside its checkpoints
+from lm.training.rundir import TOKENIZER_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,11 +114,3 @@ def warm_start(source: Source, key: str, model_config: dict | None = None) -> Ca
     return {**params, key: restored} if key else restored
 
   return load
-
-
-def save_tokenizer(tokenizer: tokenizer_lib.Tokenizer, workdir: str) -> None:
-  path = os.path.join(workdir, TOKENIZER_FILE)
-  with open(path + ".tmp", "wb") as f:
-    f.write(tokenizer.proto)
-  os.replace(path + ".tmp", path)
-

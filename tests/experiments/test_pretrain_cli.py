@@ -56,8 +56,11 @@ def test_rerunning_a_finished_run_resumes_and_does_nothing(pretrained, world_dat
 
 
 @pytest.mark.parametrize("flags,message", [
-    (["--config.model.num_layer=3"], "num_layer"),
-    (["--config=configs/pretrain/clm.py:huge"], "Unknown model preset 'huge'"),
+    (["--config.model.num_layer=3"], "error: Unknown config key model.num_layer (from --config.model.num_layer=3). "
+                                     "Did you mean model.num_layers?"),
+    (["--config.trian.steps=3"], "error: Unknown config key trian (from --config.trian.steps=3). Did you mean train?"),
+    (["--config.train.steps=many"], "error: flag --config.train.steps=many: invalid literal for int()"),
+    (["--config=configs/pretrain/clm.py:huge"], "ValueError: Unknown model preset 'huge'"),
     (["--config.data.dataset=world/txt"], "Unknown world view 'txt'"),
 ])
 def test_bad_input_exits_non_zero_with_a_clear_message(flags, message, world_data_dir, tmp_path):
@@ -65,6 +68,7 @@ def test_bad_input_exits_non_zero_with_a_clear_message(flags, message, world_dat
   proc = run_module("experiments.pretrain", *base, *flags, f"--workdir={tmp_path}")
   assert proc.returncode != 0
   assert message in proc.stderr, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
 
 
 def test_sample_without_a_run_is_a_clear_error(tmp_path):

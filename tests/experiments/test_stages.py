@@ -63,3 +63,18 @@ def test_a_stage_needs_what_it_starts_from(task_data_dir, tmp_path):
   with pytest.raises(settings.ConfigError, match="unknown"):
     stages.run(config, str(tmp_path))
   assert not os.listdir(tmp_path)
+
+
+def test_a_preempted_stage_ends_the_pipeline_with_exit_code_143(task_data_dir, tmp_path, monkeypatch):
+  from experiments import cli  # pylint: disable=g-import-not-at-top
+  from lm.training import loop, pretrain  # pylint: disable=g-import-not-at-top
+
+  preempted = loop.Result(state=None, step=3, preempted=True, last_train={}, last_eval={})
+  monkeypatch.setattr(pretrain, "run", lambda config, workdir: preempted)
+  config = _tiny_pipeline(task_data_dir)
+  with pytest.raises(loop.Preempted, match="Stage pretrain was preempted at step 3"):
+    stages.run(config, str(tmp_path))
+  assert not (tmp_path / "pretrain" / stages.DONE_FILE).exists()
+  with pytest.raises(SystemExit) as exit_info, cli.reported():
+    stages.run(config, str(tmp_path))
+  assert exit_info.value.code == 143

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from lm import settings
-from lm.training import checkpoint, loop, pretrain, writers
+from lm.training import checkpoint, loop, pretrain, transfer, writers
 from tests.conftest import tiny_pretrain_config
 
 
@@ -128,15 +128,68 @@ def test_unwritable_workdir_path_is_a_file(text_files, data_dir, tmp_path):
     pretrain.run(tiny_pretrain_config(text_files, data_dir), str(blocker / "run"))
 
 
+def run_dir_files(workdir):
+  """Every file of a run directory (but TensorBoard's) with its bytes."""
+  out = {}
+  for root, _, files in os.walk(workdir):
+    for name in files:
+      path = os.path.join(root, name)
+      if "tensorboard" not in path:
+        out[os.path.relpath(path, workdir)] = open(path, "rb").read()
+  return out
+
+
 def test_incompatible_checkpoint_names_the_parameter_and_keeps_the_files(straight_run, text_files, data_dir):
   workdir, _ = straight_run
-  before = sorted(os.listdir(os.path.join(workdir, "checkpoints")))
+  before = run_dir_files(workdir)
   config = tiny_pretrain_config(text_files, data_dir, steps=30)
   config.model.d_ff = 96
   with pytest.raises(checkpoint.IncompatibleCheckpointError,
                      match=r"params/stack/layer_0/mlp/down/kernel: checkpoint has shape \(128, 64\), the model expects \(96, 64\)"):
     pretrain.run(config, workdir)
-  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == before
+  # Nothing was touched: config.json still describes the checkpoints, so the run still loads as init_from.
+  assert run_dir_files(workdir) == before
+  source = transfer.resolve(workdir)
+  assert source.config["model"]["d_ff"] == 128
+  transfer.warm_start(source, "", source.config["model"])(init_params_of(source))
+
+
+def init_params_of(source):
+  import jax  # pylint: disable=g-import-not-at-top
+  import ml_collections  # pylint: disable=g-import-not-at-top
+
+  from lm.models.transformer import Decoder  # pylint: disable=g-import-not-at-top
+  from lm.training import sharding, state as state_lib  # pylint: disable=g-import-not-at-top
+
+  cfg = pretrain.model_config(ml_collections.ConfigDict(source.config), source.tokenizer().vocab_size)
+  mesh = sharding.make_mesh(sharding.MeshConfig(data=1), jax.devices()[:1])
+  return state_lib.abstract_params(lambda r: Decoder(cfg).init(r, jax.numpy.ones((1, 8), "int32"))["params"], mesh,
+                                   jax.random.key(0))
+
+
+def test_a_changed_tokenizer_of_the_same_size_is_refused(straight_run, text_files, data_dir):
+  workdir, _ = straight_run
+  before = run_dir_files(workdir)
+  config = tiny_pretrain_config(text_files, data_dir, steps=30)
+  config.tokenizer.model_type = "bpe"  # the same 512 embedding rows: the shapes agree, the ids do not
+  with pytest.raises(settings.ConfigError, match=r"tokenizer\.model: this run's checkpoints were trained with that "
+                     r"tokenizer, but the config now builds a different one"):
+    pretrain.run(config, workdir)
+  assert run_dir_files(workdir) == before
+
+
+@pytest.mark.parametrize("at", [10, 20], ids=["checkpoint_step", "last_step"])
+def test_sigterm_on_a_checkpoint_step_saves_once_and_reports_preemption(at, text_files, data_dir, tmp_path,
+                                                                         monkeypatch):
+  original = pretrain.pipelines
+  def interrupted(*args, **kwargs):
+    train, evaluate = original(*args, **kwargs)
+    return sigterm_at(train, at), evaluate
+
+  monkeypatch.setattr(pretrain, "pipelines", interrupted)
+  result = pretrain.run(tiny_pretrain_config(text_files, data_dir), str(tmp_path))
+  assert result.preempted and result.step == at
+  assert str(at) in os.listdir(tmp_path / "checkpoints")
 
 
 def test_unknown_dataset(text_files, data_dir, tmp_path):

@@ -1,0 +1,61 @@
+"""What a run writes beside its checkpoints, and when: its resolved config and its tokenizer.
+
+Both are written only once the run's state is known to fit: a fresh start, or a checkpoint that
+passed the compatibility check. A refused resume (another model shape, another tokenizer) therefore
+leaves the directory as it was, and `sample`, `evaluate` and `init_from` keep reading the config and
+tokenizer its checkpoints were trained with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from lm import settings
+
+CONFIG_FILE = "config.json"
+TOKENIZER_FILE = "tokenizer.model"  # every run saves the tokenizer it trained with beside its checkpoints
+
+
+@dataclasses.dataclass(frozen=True)
+class RunFiles:
+  workdir: str
+  config: dict                      # the resolved config (settings.to_dict)
+  tokenizer: bytes | None = None    # the tokenizer's serialised model; its ids index the checkpoint's embeddings
+
+  def check_resume(self) -> None:
+    """Before resuming: the tokenizer must be the one the checkpoints were trained with.
+
+    A tokenizer retrained with other settings can have the same vocabulary size (it is rounded up to
+    a multiple of 128), so shapes agree while every token id means something else.
+    """
+    path = os.path.join(self.workdir, TOKENIZER_FILE)
+    if self.tokenizer is None or not os.path.isfile(path):
+      return
+    with open(path, "rb") as f:
+      saved = f.read()
+    if saved != self.tokenizer:
+      raise settings.ConfigError(
+          f"{path}: this run's checkpoints were trained with that tokenizer, but the config now builds a different "
+          "one (its token ids mean other pieces, whatever the vocabulary size). Resume with the tokenizer settings "
+          "the run started with, or use a fresh --workdir. Nothing in the run directory was changed.")
+
+  def write(self) -> None:
+    settings.write_json(os.path.join(self.workdir, CONFIG_FILE), self.config)
+    if self.tokenizer is not None:
+      write_bytes(os.path.join(self.workdir, TOKENIZER_FILE), self.tokenizer)
+
+
+def for_run(workdir: str, config, tokenizer=None) -> RunFiles:
+  """The files of a run with `config` (an ml_collections config) and `tokenizer` (a lm.data Tokenizer)."""
+  settings.prepare_workdir(workdir)
+  return RunFiles(workdir, settings.to_dict(config), None if tokenizer is None else tokenizer.proto)
+
+
+def write_bytes(path: str, payload: bytes) -> None:
+  """Writes `payload` to `path` atomically: a crash never leaves half a file."""
+  with open(path + ".tmp", "wb") as f:
+    f.write(payload)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(path + ".tmp", path)
