@@ -4,8 +4,11 @@
 - compiled over the mesh: the state keeps its sharding, batches are split on `data` x `fsdp`,
   the old state is donated (updated in place);
 - RNG for dropout, masking or sampling is `fold_in(key(seed), step)`: resumable, reproducible;
-- gradient accumulation: the batch is cut into `accum_steps` microbatches, scanned, and the
-  averaged gradient is applied once;
+- gradient accumulation: the batch is cut into `accum_steps` microbatches, scanned, and their
+  gradients are averaged weighted by each one's `weight` metric (the denominator of the loss's mean:
+  target tokens, response tokens, labelled examples, pairs), so that the accumulated gradient is
+  the full batch's even when padding or response-only weights differ between microbatches; a loss
+  without a `weight` metric (BERT's MLM + NSP, two denominators) weighs its microbatches equally;
 - a non-finite loss or gradient skips the update (parameters and optimiser state unchanged) and
   is counted in the state, so the loop can stop after too many in a row.
 """
@@ -49,18 +52,24 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
     if accum_steps == 1:
       (_, metrics), grads = grad_fn(state.params, batch, rng)
     else:
-      def accumulate(grads_sum, indexed):
+      def accumulate(carry, indexed):
+        grads_sum, weight_sum = carry
         i, micro = indexed
         (_, m), g = grad_fn(state.params, micro, jax.random.fold_in(rng, i))
-        return jax.tree.map(jnp.add, grads_sum, g), m
+        w = m.get("weight", jnp.ones((), jnp.float32)).astype(jnp.float32)
+        return (jax.tree.map(lambda s, x: s + w * x, grads_sum, g), weight_sum + w), m
 
       zeros = jax.tree.map(jnp.zeros_like, state.params)
-      grads, metrics = jax.lax.scan(accumulate, zeros, (jnp.arange(accum_steps), _microbatches(batch, accum_steps)))
-      grads = jax.tree.map(lambda g: g / accum_steps, grads)
-      weight = metrics.pop("weight", None)
-      metrics = {k: jnp.sum(v) if k.endswith("_count") else jnp.mean(v) for k, v in metrics.items()}
-      if weight is not None:
-        metrics["weight"] = jnp.sum(weight)
+      (grads, total), metrics = jax.lax.scan(accumulate, (zeros, jnp.zeros((), jnp.float32)),
+                                             (jnp.arange(accum_steps), _microbatches(batch, accum_steps)))
+      # sum_i w_i * mean_i / sum_i w_i: the full batch's mean. An all-padding batch (total 0) gives zeros.
+      grads = jax.tree.map(lambda g: g / jnp.maximum(total, 1e-8), grads)
+      weighted = "weight" in metrics
+      weights = metrics.pop("weight", jnp.ones((accum_steps,), jnp.float32)).astype(jnp.float32)
+      share = weights / jnp.maximum(jnp.sum(weights), 1e-8)
+      metrics = {k: jnp.sum(v) if k.endswith("_count") else jnp.sum(v * share) for k, v in metrics.items()}
+      if weighted:
+        metrics["weight"] = jnp.sum(weights)
 
     finite = _all_finite(grads) & jnp.isfinite(metrics["loss"])
 

@@ -68,11 +68,26 @@ def test_meshes_match_one_device(one_device, mesh_config):
     assert kernel.addressable_shards[0].data.shape == (32, 64)
 
 
-def test_gradient_accumulation_matches_the_full_batch(one_device):
-  _, reference_losses = one_device
-  _, losses = run(sharding.MeshConfig(data=1), accum_steps=2, devices=jax.devices()[:1])
-  # Equal-weight microbatches: the averaged gradient is the full-batch gradient.
-  np.testing.assert_allclose(losses, reference_losses, rtol=1e-4)
+def uneven_batches(n, seed=0):
+  """Batches whose rows carry very different numbers of weighted tokens (padding, response-only loss)."""
+  rng = np.random.default_rng(seed + 1)
+  for batch in batches(n, seed):
+    lengths = rng.integers(1, T + 1, B)
+    lengths[: B // 2] = 1 + lengths[: B // 2] // 4  # some microbatches end up nearly all padding
+    weights = (np.arange(T)[None, :] < lengths[:, None]).astype(np.float32)
+    yield dict(batch, weights=weights)
+
+
+@pytest.mark.parametrize("accum_steps", [2, 4])
+def test_gradient_accumulation_matches_the_full_batch(accum_steps):
+  data = list(uneven_batches(4))
+  one = jax.devices()[:1]
+  reference_state, reference_losses = run(sharding.MeshConfig(data=1), data=data, devices=one)
+  state, losses = run(sharding.MeshConfig(data=1), accum_steps=accum_steps, data=data, devices=one)
+  # Microbatches weighted by their tokens: the accumulated gradient is the full batch's, whatever the padding.
+  np.testing.assert_allclose(losses, reference_losses, rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5),
+               state.params, reference_state.params)
 
 
 def test_non_finite_batch_is_skipped_and_counted():
