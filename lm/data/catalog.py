@@ -19,17 +19,24 @@ class CatalogEntry:
   tfds_name: str                 # name/config in the TFDS catalog
   schema: str                    # key of lm.data.schemas.SCHEMAS
   fields: Mapping[str, str]      # our field -> the catalog dataset's field
-  splits: Mapping[str, str]      # our split -> the catalog dataset's split
+  splits: Mapping[str, str]      # our split -> the catalog dataset's split, or a slice of one ("train[90%:]")
 
 
-# glue/sst2's test labels are hidden (-1), so its validation split also serves as test.
+# Validation and test never share records: model selection on test data would bias every result.
+# Where a dataset has no split of its own for one of them, it is carved out (TFDS split slicing,
+# deterministic, the same on every machine):
+# - lm1b and imdb_reviews have only train and test: validation is the last 1% (lm1b) or 10% (imdb) of train.
+# - glue/sst2 hides its test labels (-1): its validation split is our test, and validation is the last 5% of train.
+# - c4 has only train and validation: its validation split is halved into our validation and test.
 CATALOG: dict[str, CatalogEntry] = {
-    "lm1b": CatalogEntry("lm1b", "text", {"text": "text"}, {"train": "train", "validation": "test", "test": "test"}),
-    "c4": CatalogEntry("c4/en", "text", {"text": "text"}, {"train": "train", "validation": "validation", "test": "validation"}),
+    "lm1b": CatalogEntry("lm1b", "text", {"text": "text"},
+                         {"train": "train[:99%]", "validation": "train[99%:]", "test": "test"}),
+    "c4": CatalogEntry("c4/en", "text", {"text": "text"},
+                       {"train": "train", "validation": "validation[:50%]", "test": "validation[50%:]"}),
     "imdb_reviews": CatalogEntry("imdb_reviews/plain_text", "sentiment", {"text": "text", "label": "label"},
-                                 {"train": "train", "validation": "test", "test": "test"}),
+                                 {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}),
     "glue/sst2": CatalogEntry("glue/sst2", "sentiment", {"text": "sentence", "label": "label"},
-                              {"train": "train", "validation": "validation", "test": "validation"}),
+                              {"train": "train[:95%]", "validation": "train[95%:]", "test": "validation"}),
     "conll2003": CatalogEntry("conll2003", "ner", {"tokens": "tokens", "ner_tags": "ner"},
                               {"train": "train", "validation": "dev", "test": "test"}),
     "wmt14_translate/de-en": CatalogEntry("wmt14_translate/de-en", "translation", {"en": "en", "de": "de"},

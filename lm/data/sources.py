@@ -112,7 +112,7 @@ def open_split(spec: DatasetSpec, split: str) -> Sequence[dict[str, Any]]:
   entry = catalog.CATALOG.get(spec.name)
   b = prepare(spec)
   their_split = entry.splits[split] if entry else split
-  if b.info.splits and their_split not in b.info.splits:
+  if b.info.splits and their_split.split("[")[0] not in b.info.splits:
     raise ValueError(f"Dataset {spec.name!r} has no split {split!r} (it has {sorted(b.info.splits)}).")
   source = b.as_data_source(split=their_split)
   if len(source) == 0:
