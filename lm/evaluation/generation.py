@@ -43,6 +43,7 @@ def translate(model, params, tokenizer, sources: Sequence[Sequence[int]], config
 
   Fixed-shape batches as in `lm.sampling.decode.complete`; sources are right-padded.
   """
+  decode.check_fits(model, 1, config.max_new_tokens)  # the decoder's positions: bos, then the new tokens
   texts = []
   drop = {tokenizer.eos_id, tokenizer.pad_id}
   for start in range(0, len(sources), batch_size):

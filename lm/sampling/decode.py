@@ -144,6 +144,18 @@ def continuation_text(tokenizer, prompt_ids: Sequence[int], new_ids: Sequence[in
   return tokenizer.decode(prompt + new)[len(tokenizer.decode(prompt)):]
 
 
+def check_fits(model, prompt_len: int, max_new_tokens: int) -> None:
+  """A clear error when a prompt and its new tokens need positions past a learned-position model's `max_len`.
+
+  (Those positions have no embedding: the lookup would fill them with NaN and the output would be noise.)
+  """
+  c = getattr(model, "config", None)
+  if c is not None and getattr(c, "positions", "") == "learned" and prompt_len + max_new_tokens > c.max_len:
+    raise ValueError(f"A prompt of {prompt_len} tokens plus max_new_tokens={max_new_tokens} needs "
+                     f"{prompt_len + max_new_tokens} positions; the model has max_len={c.max_len} learned positions. "
+                     "Shorten the prompt (keep its end) or lower max_new_tokens.")
+
+
 def round_up(n: int, multiple: int) -> int:
   """`n` rounded up to a multiple of `multiple` (padded shapes that few compilations cover)."""
   return -(-n // multiple) * multiple
@@ -157,6 +169,7 @@ def complete(model, params, tokenizer, prompts: Sequence[Sequence[int]], config:
   `length_multiple` columns, so a long evaluation compiles a handful of shapes, not one per batch.
   """
   prompts = [list(p) for p in prompts]
+  check_fits(model, max(map(len, prompts)), config.max_new_tokens)
   batch_size = batch_size or len(prompts)
   texts = []
   for start in range(0, len(prompts), batch_size):

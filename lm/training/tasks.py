@@ -89,25 +89,38 @@ def _sft_losses(model, config):
   return sft.make_loss(model, z), sft.make_loss(model, z, train=False)
 
 
-def _prompts(records, config, tok, field: str) -> list[list[int]]:
-  """Generation prompts as the model saw them in training (template, same truncation)."""
+def _prompts(records, config, tok, field: str, max_len: int) -> tuple[list[list[int]], int]:
+  """Generation prompts as the model saw them in training (template, same truncation), and how many were cut.
+
+  A prompt and its `eval.max_new_tokens` must fit the model's `max_len` positions (learned
+  positions past it do not exist: their embeddings would read as NaN); longer prompts lose their
+  start, keeping bos and the end that asks for the response.
+  """
   opts = config.task_options
-  out = []
+  room = max_len - config.eval.max_new_tokens - 1  # bos takes a position too
+  if room < 1:
+    raise settings.ConfigError(f"eval.max_new_tokens={config.eval.max_new_tokens} leaves no room for a prompt in the "
+                               f"model's max_len={max_len} positions; lower it.")
+  out, cut = [], 0
   for record in records:
     ids = tok.encode(opts.template.format(prompt=record[field]))
     if opts.max_prompt_tokens:
       ids, _ = supervised.truncate(ids, opts.max_prompt_tokens, opts.truncate_side)
+    ids, truncated = supervised.truncate(ids, room, "left")
+    cut += truncated
     out.append([tok.bos_id, *ids])
-  return out
+  return out, cut
 
 
 def _instruct_evaluator(model, config, tok) -> Evaluator:
   def evaluate(params, records):
     records = list(records)
-    outputs = decode.complete(model, params, tok, _prompts(records, config, tok, "prompt"), _sampling(config),
-                              jax.random.key(config.seed), batch_size=config.eval.batch_size)
+    prompts, cut = _prompts(records, config, tok, "prompt", model.config.max_len)
+    outputs = decode.complete(model, params, tok, prompts, _sampling(config), jax.random.key(config.seed),
+                              batch_size=config.eval.batch_size)
     references = [r["response"] for r in records]
     metrics = generation.exact_match(outputs, references, [r["task"] for r in records])
+    metrics["truncated_prompts_count"] = float(cut)
     return metrics, _examples(records, outputs, references, config, "prompt")
 
   return evaluate
@@ -277,15 +290,17 @@ def _translation_evaluator(model, config, tok) -> Evaluator:
   def evaluate(params, records):
     records = list(records)
     rng = jax.random.key(config.seed)
+    cut = 0
     if config.architecture == "decoder":
-      outputs = decode.complete(model, params, tok, _prompts(records, config, tok, opts.source_field),
-                                _sampling(config), rng, batch_size=config.eval.batch_size)
+      prompts, cut = _prompts(records, config, tok, opts.source_field, model.config.max_len)
+      outputs = decode.complete(model, params, tok, prompts, _sampling(config), rng, batch_size=config.eval.batch_size)
     else:
       sources = [tok.encode(r[opts.source_field])[:config.data.seq_len - 1] + [tok.eos_id] for r in records]
       outputs = generation.translate(model, params, tok, sources, _sampling(config), rng,
                                      batch_size=config.eval.batch_size)
     references = [r[opts.target_field] for r in records]
-    metrics = {"bleu": generation.bleu(outputs, references), **generation.exact_match(outputs, references)}
+    metrics = {"bleu": generation.bleu(outputs, references), **generation.exact_match(outputs, references),
+               "truncated_prompts_count": float(cut)}
     return metrics, _examples(records, outputs, references, config, opts.source_field)
 
   return evaluate
