@@ -12,6 +12,7 @@ so loading a checkpoint from elsewhere cannot run code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -27,7 +28,26 @@ class IncompatibleCheckpointError(ValueError):
   """The checkpoint's arrays do not fit the configured model."""
 
 
-class UnreadableCheckpointsError(RuntimeError):
+class CheckpointWriteError(RuntimeError):
+  """A checkpoint could not be written (disk full, permissions); the ones before it are intact."""
+
+
+@contextlib.contextmanager
+def writing(mngr: ocp.CheckpointManager, step: int):
+  """Turns a failed save of `step` (raised when it starts, or when its asynchronous write is awaited) into a
+  `CheckpointWriteError` that says what survived and how to continue."""
+  try:
+    yield
+  except Exception as e:  # pylint: disable=broad-except  # tensorstore, OSError, orbax: all mean the same here
+    kept = sorted(s for s in mngr.all_steps() if s != step)
+    detail = str(e).splitlines()[0][:400] if str(e) else type(e).__name__
+    raise CheckpointWriteError(
+        f"Saving checkpoint {step} in {mngr.directory} failed: {detail}. "
+        + (f"The checkpoints before it ({', '.join(map(str, kept))}) are intact; " if kept else "No checkpoint was "
+           "saved before it; ")
+        + "free disk space (or fix the cause) and re-run the same command to continue"
+        + (f" from step {kept[-1]}." if kept else " from the start.")) from e
+
   """Every checkpoint of a run failed to load; starting from scratch would silently lose the run."""
 
 

@@ -3,6 +3,8 @@
 - Resumes automatically from the latest checkpoint in `workdir/checkpoints` (train state and
   data-iterator position), so re-running a command continues it and reaches the same losses.
 - SIGTERM (preemption) saves a checkpoint at the current step and returns `preempted=True`.
+- Checkpoints are written asynchronously while the next step runs; that step does not complete before
+  the write is committed, so a crash (even `kill -9` mid-write) repeats at most `checkpoint_every` steps.
 - Metrics go to `metrics.jsonl` and TensorBoard; a progress bar shows loss, tokens/s and ETA.
 - Non-finite updates are skipped by the step; `max_skipped_in_a_row` of them stop the run.
 """
@@ -211,6 +213,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   interval_start = time.perf_counter()
   preempted = False
   step = saved = start
+  saving = False
   bar = tqdm.tqdm(total=config.steps, initial=start, disable=not config.progress_bar or jax.process_index() != 0,
                   dynamic_ncols=True, desc="train",
                   mininterval=0.5 if sys.stderr.isatty() else 30)  # logs to a file get a line per 30 s
@@ -220,6 +223,10 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
         batch = train_iter.next_batch(state) if on_policy else next(train_iter)
         tokens += int(np.sum(batch["segment_ids"] > 0)) * jax.process_count()
         state, metrics = train_step(state, to_device(batch))
+        if saving:  # the write overlapped this step's dispatch; no step completes before it is committed, so a
+          with checkpoint.writing(mngr, saved):  # crash repeats at most checkpoint_every steps
+            mngr.wait_until_finished()
+          saving = False
         if previous is not None:  # check the previous step (done by now) so dispatch stays asynchronous
           _check_skipped(previous, step, config)
         previous = metrics
@@ -241,23 +248,38 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           logging.info("step %d eval: %s", step, _short(last_eval))
           interval_start = time.perf_counter()
         if step % config.checkpoint_every == 0 or step == config.steps:
-          checkpoint.save(mngr, step, state, train_iter)
+          with checkpoint.writing(mngr, step):
+            saving = checkpoint.save(mngr, step, state, train_iter)
           saved = step
         if preemption.requested:
           logging.warning("SIGTERM at step %d: %s and stopping.", step,
                           "checkpoint saved" if saved == step else "saving a checkpoint")
           if saved != step:  # a second save of the same step would be refused by orbax
-            checkpoint.save(mngr, step, state, train_iter, force=True)
+            with checkpoint.writing(mngr, step):
+              checkpoint.save(mngr, step, state, train_iter, force=True)
+            saved = step
           preempted = True
           break
       if previous is not None:
         _check_skipped(previous, step, config)
-    finally:
-      mngr.wait_until_finished()
-      mngr.close()
-      writer.close()
-      bar.close()
+      with checkpoint.writing(mngr, saved):
+        mngr.wait_until_finished()
+    except BaseException:
+      _close(mngr, writer, bar, after_error=True)
+      raise
+    _close(mngr, writer, bar, after_error=False)
   return Result(state=state, step=step, preempted=preempted, last_train=last_train, last_eval=last_eval)
+
+
+def _close(mngr, writer, bar, after_error: bool) -> None:
+  """Closes everything; after an error, a second failure (e.g. the same full disk) must not hide the first."""
+  for close in (mngr.wait_until_finished, mngr.close, writer.close, bar.close):
+    try:
+      close()
+    except Exception as e:  # pylint: disable=broad-except
+      if not after_error:
+        raise
+      logging.warning("While stopping after an error, %s failed too: %s", getattr(close, "__qualname__", close), e)
 
 
 def _check_skipped(metrics: dict, step: int, config: LoopConfig) -> None:

@@ -27,8 +27,12 @@ class MetricsWriter:
   def _truncate_after(self, step: int) -> None:
     if not os.path.exists(self.path):
       return
+    kept = []
     with open(self.path, encoding="utf-8") as f:
-      kept = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= step]
+      for line in f:
+        row = _parse(line)
+        if row is not None and row.get("step", 0) <= step:
+          kept.append(line if line.endswith("\n") else line + "\n")
     tmp = self.path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
       f.writelines(kept)
@@ -50,7 +54,17 @@ class MetricsWriter:
       self._tb.close()
 
 
+def _parse(line: str) -> dict | None:
+  """A row, or None for a blank line or one cut short (a process killed mid-write leaves half a line)."""
+  if not line.strip():
+    return None
+  try:
+    return json.loads(line)
+  except json.JSONDecodeError:
+    return None
+
+
 def read(workdir: str) -> list[dict]:
-  """All rows of a run's metrics.jsonl (for notebooks, tests and summaries)."""
+  """All complete rows of a run's metrics.jsonl (for notebooks, tests and summaries)."""
   with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
+    return [row for row in map(_parse, f) if row is not None]

@@ -1,0 +1,177 @@
+"""Fault injection for `lm` runs: `kill -9` at seeded random moments, then the same command again.
+
+`kill_and_resume(command, workdir, kills=N, seed=S)` starts `command --workdir=WORKDIR`, kills it
+with SIGKILL at a moment drawn from a seeded generator (a random time after start, a random
+training step, or while an asynchronous checkpoint is being written), re-runs the very same
+command, and repeats until N kills landed; then lets the run finish. Each kill is recorded with
+the last step the run had logged and the step the next attempt resumed from, so the steps
+repeated can be checked against `checkpoint_every`. `final_state(workdir)` reads the last
+checkpoint's whole train state, for a bit-for-bit comparison with an uninterrupted run.
+
+Used by `tests/faults/` (a few kills, fast) and `scripts/soak.py` (many, with a table).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESUMED = re.compile(r"Resumed from .*/(\d+)\.")
+STARTED = "Model: "  # the loop logs the parameter count once the state is restored or created
+MOMENTS = ("time", "step", "checkpoint_write")  # what a kill waits for (cycled, so every kind is exercised)
+
+
+@dataclasses.dataclass
+class Kill:
+  moment: str              # one of MOMENTS
+  seconds: float           # after the attempt started
+  last_step: int           # the last step the run had logged when it was killed
+  mid_write: bool          # an orbax save of this attempt was under way (its temporary directory existed)
+  resumed_from: int | None = None  # the step the run next resumed from (0: afresh); None until known
+
+  @property
+  def repeated(self) -> int:
+    return max(self.last_step - (self.resumed_from or 0), 0)
+
+
+@dataclasses.dataclass
+class Outcome:
+  kills: list[Kill]
+  attempts: int
+  finished: bool
+  seconds: float
+  log: str                 # stderr of the last attempt
+
+
+def environment(devices: int = 1, cache_dir: str | None = None) -> dict[str, str]:
+  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
+             TFDS_DISABLE_PROGRESS_BAR="1")
+  if cache_dir:  # restarts reuse compiled programs: kills land in training, not only in compilation
+    env.update(JAX_COMPILATION_CACHE_DIR=cache_dir, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+               JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+  return env
+
+
+def run(command: list[str], workdir: str, env: dict, timeout: float = 900) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, "-m", *command, f"--workdir={workdir}"], cwd=REPO, env=env,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def last_logged_step(workdir: str) -> int:
+  """The largest step of a complete train row in metrics.jsonl (0 if none)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  step = 0
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      for line in f:
+        try:
+          row = json.loads(line)
+        except json.JSONDecodeError:
+          continue  # a line cut short by the kill
+        if row.get("split") == "train":
+          step = max(step, int(row["step"]))
+  return step
+
+
+def writes_in_progress(workdir: str) -> set[str]:
+  """Step directories an orbax save is writing (they keep a temporary name until committed)."""
+  return set(glob.glob(os.path.join(workdir, "**", "*.orbax-checkpoint-tmp*"), recursive=True))
+
+
+def _wait(proc: subprocess.Popen, moment: str, target: float, workdir: str, deadline: float,
+          stale: set[str]) -> bool:
+  """Waits for the moment to kill; False if the process ended (or the deadline passed) first.
+
+  `stale`: temporary directories left by an earlier kill, which do not count as a write of this attempt.
+  """
+  started = time.monotonic()
+  while proc.poll() is None and time.monotonic() < deadline:
+    if moment == "time" and time.monotonic() - started >= target:
+      return True
+    if moment == "step" and last_logged_step(workdir) >= target:
+      return True
+    if moment == "checkpoint_write" and writes_in_progress(workdir) - stale:
+      return True
+    time.sleep(0.002 if moment == "checkpoint_write" else 0.02)
+  return proc.poll() is None
+
+
+def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, env: dict, max_seconds: float = 8.0,
+                    max_steps: int = 40, timeout: float = 1800) -> Outcome:
+  """Runs `command` to completion in `workdir`, SIGKILLing it `kills` times at seeded random moments.
+
+  A "time" kill comes 0.5 to `max_seconds` s after the start (start-up, data, compilation or
+  training); a "step" kill once the run logged 1 to `max_steps` steps more than before; a
+  "checkpoint_write" kill as soon as this attempt's orbax save is under way. Raises if an attempt
+  fails by itself (a non-zero exit that was not our kill).
+  """
+  rng = random.Random(seed)
+  started = time.monotonic()
+  deadline = started + timeout
+  done: list[Kill] = []
+  attempts = 0
+  log = ""
+  while True:
+    attempts += 1
+    with open(os.path.join(workdir + ".attempt.log"), "w", encoding="utf-8") as err:
+      proc = subprocess.Popen([sys.executable, "-m", *command, f"--workdir={workdir}"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=err)
+      attempt_start = time.monotonic()
+      killed = None
+      if len(done) < kills:
+        moment = MOMENTS[len(done) % len(MOMENTS)]
+        target = (rng.uniform(0.5, max_seconds) if moment == "time" else
+                  last_logged_step(workdir) + rng.randint(1, max_steps) if moment == "step" else 0.0)
+        stale = writes_in_progress(workdir)
+        if _wait(proc, moment, target, workdir, deadline, stale):
+          proc.send_signal(signal.SIGKILL)
+          proc.wait()
+          mid_write = bool(writes_in_progress(workdir) - stale)
+          killed = Kill(moment, time.monotonic() - attempt_start, last_logged_step(workdir), mid_write)
+      code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+    with open(workdir + ".attempt.log", encoding="utf-8") as f:
+      log = f.read()
+    found = RESUMED.search(log)
+    if found or STARTED in log:  # this attempt got as far as restoring: where the kills before it resumed from
+      for kill in done:
+        if kill.resumed_from is None:
+          kill.resumed_from = int(found.group(1)) if found else 0
+    if killed is not None:
+      done.append(killed)
+      continue
+    if code != 0:
+      raise RuntimeError(f"attempt {attempts} exited {code} by itself:\n{log[-3000:]}")
+    return Outcome(done, attempts, True, time.monotonic() - started, log)
+
+
+def final_state(workdir: str) -> dict:
+  """The whole train state of the run's last checkpoint, as numpy arrays."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+
+  checkpoints = os.path.join(workdir, "checkpoints")
+  last = max(int(d) for d in os.listdir(checkpoints) if d.isdigit())
+  with ocp.PyTreeCheckpointer() as checkpointer:
+    state = checkpointer.restore(os.path.join(checkpoints, str(last), "state"))
+  return {"step": last, "state": jax.tree.map(np.asarray, state)}
+
+
+def identical(a: dict, b: dict) -> bool:
+  """Bit-for-bit equality of two `final_state`s."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  if a["step"] != b["step"] or jax.tree.structure(a["state"]) != jax.tree.structure(b["state"]):
+    return False
+  return all(x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+             for x, y in zip(jax.tree.leaves(a["state"]), jax.tree.leaves(b["state"])))
