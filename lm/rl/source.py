@@ -59,13 +59,18 @@ def texts(tok, batch: dict[str, np.ndarray], prompt_len: int) -> list[str]:
 
 
 def _encode(arrays: dict[str, np.ndarray]) -> str:
+  """Numeric arrays as base64 npz text. Object arrays would be pickled, and unpickling runs code: refused."""
+  objects = [k for k, v in arrays.items() if np.asarray(v).dtype.hasobject]
+  if objects:
+    raise TypeError(f"rollout state {objects} holds Python objects; only numeric arrays are checkpointed.")
   buffer = io.BytesIO()
   np.savez(buffer, **arrays)
   return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _decode(text: str) -> dict[str, np.ndarray]:
-  with np.load(io.BytesIO(base64.b64decode(text))) as arrays:
+  """The inverse of `_encode`; a checkpoint from elsewhere holding pickled objects is refused (ValueError)."""
+  with np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False) as arrays:
     return {k: arrays[k] for k in arrays.files}
 
 
