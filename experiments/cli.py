@@ -12,13 +12,14 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from lm import settings
-from lm.data import formats
+from lm.data import formats, sources
 from lm.rl import kl
 from lm.training import checkpoint, loop
 
 # Errors whose message already says what is wrong and what to do; no traceback needed.
 USER_ERRORS = (settings.ConfigError, formats.FormatError, checkpoint.IncompatibleCheckpointError, loop.NonFiniteError,
-               kl.KLLimitError, FileNotFoundError, ValueError)
+               kl.KLLimitError, FileNotFoundError, ValueError, checkpoint.CheckpointWriteError,
+               checkpoint.UnreadableCheckpointsError, sources.PreparedDataError)
 
 
 PREEMPTED_EXIT = 143  # SIGTERM's exit code: schedulers requeue the same command

@@ -80,6 +80,20 @@ def prepare(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
   return b
 
 
+class PreparedDataError(RuntimeError):
+  """A prepared dataset's files are missing or unreadable (removed or damaged after preparation)."""
+
+
+def check_prepared_files(b: tfds.core.DatasetBuilder, split: str) -> None:
+  """Every file of `split` (a name, or a slice such as "train[90%:]") must still exist."""
+  info = b.info.splits[split.split("[")[0]]
+  missing = [str(p) for p in info.filepaths if not os.path.exists(str(p))]
+  if missing:
+    raise PreparedDataError(
+        f"{missing[0]}: prepared data file missing ({len(missing)} of {len(info.filepaths)} files of split "
+        f"{split!r}); was it removed after preparation? Delete {b.data_dir} and re-run to prepare the dataset again.")
+
+
 class _Decoded(Sequence):
   """A data source whose records are decoded to plain Python and mapped into our schema."""
 
@@ -92,7 +106,12 @@ class _Decoded(Sequence):
   def __getitem__(self, index: int) -> dict[str, Any]:
     if not -len(self) <= index < len(self):
       raise IndexError(f"{self._where}: index {index} out of range ({len(self)} records).")
-    record = self._source[index % len(self)]
+    try:
+      record = self._source[index % len(self)]
+    except (RuntimeError, OSError) as e:  # array_record reports a vanished or damaged file as a RuntimeError
+      raise PreparedDataError(f"{self._where}: reading record {index} failed: {e}. The prepared files were changed "
+                              "or removed after preparation; delete that dataset's directory under data_dir and "
+                              "re-run to prepare it again.") from None
     if self._entry is not None:
       record = catalog.map_record(record, self._entry)
     return schemas.decode(record)
@@ -114,6 +133,8 @@ def open_split(spec: DatasetSpec, split: str) -> Sequence[dict[str, Any]]:
   their_split = entry.splits[split] if entry else split
   if b.info.splits and their_split.split("[")[0] not in b.info.splits:
     raise ValueError(f"Dataset {spec.name!r} has no split {split!r} (it has {sorted(b.info.splits)}).")
+  if b.info.splits:
+    check_prepared_files(b, their_split)
   source = b.as_data_source(split=their_split)
   if len(source) == 0:
     raise ValueError(f"Dataset {spec.name!r}, split {split!r} is empty.")
