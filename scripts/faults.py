@@ -52,6 +52,54 @@ class Outcome:
   log: str                 # stderr of the last attempt
 
 
+TINY_MODEL = dict(num_layers=2, d_model=64, num_heads=4, d_ff=128)
+
+
+def _flags(prefix: str, section: str, values: dict) -> list[str]:
+  return [f"--config.{prefix}{section}.{k}={v}" for k, v in values.items()]
+
+
+def pretrain_command(data_dir: str, scale: float, steps: int, checkpoint_every: int) -> list[str]:
+  """A pretraining run small enough to be killed many times: 2 layers of width 64, 64-token rows."""
+  return ["experiments.pretrain", "--config=configs/pretrain/clm.py:tiny", f"--config.data.data_dir={data_dir}",
+          f"--config.data.world.scale={scale}", f"--config.train.steps={steps}",
+          f"--config.train.checkpoint_every={checkpoint_every}", "--config.train.log_every=1",
+          "--config.train.eval_every=1000", "--config.train.progress_bar=False", "--config.mesh.data=1",
+          "--config.data.batch_size=8", "--config.data.seq_len=64", *_flags("", "model", dict(TINY_MODEL, max_len=64))]
+
+
+def rl_section(prefix: str, data_dir: str, scale: float, iterations: int) -> list[str]:
+  """PPO with a separate critic and the adaptive KL controller (its coefficient is state to resume)."""
+  return [f"--config.{prefix}data.data_dir={data_dir}", f"--config.{prefix}data.world.scale={scale}",
+          *_flags(prefix, "rollout", dict(prompts=8, max_prompt_tokens=96, max_new_tokens=8)),
+          *_flags(prefix, "updates", dict(epochs=1, minibatches=2)),
+          *_flags(prefix, "kl", dict(adaptive=True, target=1.0, horizon=50)),
+          *_flags(prefix, "train", dict(iterations=iterations, eval_every=iterations, checkpoint_every=1,
+                                        progress_bar=False)),
+          *_flags(prefix, "heldout", dict(prompts=8, batch_size=8)), f"--config.{prefix}mesh.data=1"]
+
+
+def rl_command(data_dir: str, scale: float, policy_from: str, reward_from: str, iterations: int) -> list[str]:
+  return ["experiments.rlhf", "--config=configs/rlhf/ppo.py:tiny", f"--config.policy_from={policy_from}",
+          f"--config.reward_from={reward_from}", *rl_section("", data_dir, scale, iterations)]
+
+
+def pipeline_command(data_dir: str, scale: float, steps: int = 12, iterations: int = 3) -> list[str]:
+  """pretrain -> sft -> reward -> ppo, each stage tiny (as tests/experiments/test_stages.py)."""
+  flags = ["experiments.pipeline", "--config=configs/pipeline/tiny.py", "--config.stages=pretrain,sft,reward,ppo",
+           "--config.pretrain.data.seq_len=256"]
+  for stage in ("pretrain", "sft", "reward"):
+    flags += [*_flags(f"{stage}.", "model", dict(TINY_MODEL, max_len=256)),
+              f"--config.{stage}.data.data_dir={data_dir}", f"--config.{stage}.data.world.scale={scale}",
+              f"--config.{stage}.data.batch_size=8", f"--config.{stage}.tokenizer.vocab_size=1024",
+              f"--config.{stage}.tokenizer.num_sentinels=8", f"--config.{stage}.mesh.data=1",
+              *_flags(f"{stage}.", "train", dict(steps=steps, log_every=1, eval_every=steps, eval_batches=2,
+                                                 checkpoint_every=4, progress_bar=False))]
+  for stage in ("sft", "reward"):
+    flags += _flags(f"{stage}.", "eval", dict(validation_examples=8, test_examples=8, batch_size=8))
+  return flags + rl_section("ppo.", data_dir, scale, iterations)
+
+
 def environment(devices: int = 1, cache_dir: str | None = None) -> dict[str, str]:
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
              TFDS_DISABLE_PROGRESS_BAR="1")
@@ -67,8 +115,14 @@ def run(command: list[str], workdir: str, env: dict, timeout: float = 900) -> su
 
 
 def last_logged_step(workdir: str) -> int:
-  """The largest step of a complete train row in metrics.jsonl (0 if none)."""
+  """The largest step of a complete train row in the run's metrics.jsonl (0 if none).
+
+  For a pipeline (one run directory per stage), the metrics of the stage written to last.
+  """
   path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    stages = glob.glob(os.path.join(workdir, "*", "metrics.jsonl"))
+    path = max(stages, key=os.path.getmtime) if stages else path
   step = 0
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
@@ -106,13 +160,13 @@ def _wait(proc: subprocess.Popen, moment: str, target: float, workdir: str, dead
 
 
 def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, env: dict, max_seconds: float = 8.0,
-                    max_steps: int = 40, timeout: float = 1800) -> Outcome:
+                    max_steps: int = 40, moments: tuple[str, ...] = MOMENTS, timeout: float = 1800) -> Outcome:
   """Runs `command` to completion in `workdir`, SIGKILLing it `kills` times at seeded random moments.
 
   A "time" kill comes 0.5 to `max_seconds` s after the start (start-up, data, compilation or
   training); a "step" kill once the run logged 1 to `max_steps` steps more than before; a
   "checkpoint_write" kill as soon as this attempt's orbax save is under way. Raises if an attempt
-  fails by itself (a non-zero exit that was not our kill).
+  fails by itself (a non-zero exit that was not our kill). `moments` chooses the kinds, cycled in order.
   """
   rng = random.Random(seed)
   started = time.monotonic()
@@ -128,7 +182,7 @@ def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, 
       attempt_start = time.monotonic()
       killed = None
       if len(done) < kills:
-        moment = MOMENTS[len(done) % len(MOMENTS)]
+        moment = moments[len(done) % len(moments)]
         target = (rng.uniform(0.5, max_seconds) if moment == "time" else
                   last_logged_step(workdir) + rng.randint(1, max_steps) if moment == "step" else 0.0)
         stale = writes_in_progress(workdir)

@@ -48,6 +48,8 @@ def writing(mngr: ocp.CheckpointManager, step: int):
         + "free disk space (or fix the cause) and re-run the same command to continue"
         + (f" from step {kept[-1]}." if kept else " from the start.")) from e
 
+
+class UnreadableCheckpointsError(RuntimeError):
   """Every checkpoint of a run failed to load; starting from scratch would silently lose the run."""
 
 

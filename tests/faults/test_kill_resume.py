@@ -7,20 +7,16 @@ import os
 import pytest
 
 from scripts import faults
-from tests.conftest import SMALL_WORLD
+from lm.training import writers
+from tests.conftest import SMALL_WORLD, TASK_WORLD
 
-pytestmark = pytest.mark.xdist_group("faults")  # one worker: the runs are timed kills, not to be starved of CPU
+pytestmark = pytest.mark.xdist_group("kills")  # one worker runs them in turn (they share the pipeline reference)
 
 STEPS, EVERY = 400, 20
 
 
 def command(data_dir):
-  return ["experiments.pretrain", "--config=configs/pretrain/clm.py:tiny", f"--config.data.data_dir={data_dir}",
-          f"--config.data.world.scale={SMALL_WORLD}", f"--config.train.steps={STEPS}",
-          f"--config.train.checkpoint_every={EVERY}", "--config.train.log_every=1", "--config.train.eval_every=1000",
-          "--config.train.progress_bar=False", "--config.mesh.data=1", "--config.data.batch_size=8",
-          "--config.data.seq_len=64", "--config.model.num_layers=2", "--config.model.d_model=64",
-          "--config.model.d_ff=128", "--config.model.max_len=64"]
+  return faults.pretrain_command(data_dir, SMALL_WORLD, STEPS, EVERY)
 
 
 def train_losses(workdir):
@@ -28,8 +24,8 @@ def train_losses(workdir):
   return [(r["step"], r["loss"]) for r in rows if r["split"] == "train"]
 
 
-def test_ten_kills_end_bit_identical_to_an_uninterrupted_run(world_data_dir, tmp_path):
-  env = faults.environment(cache_dir=str(tmp_path / "jax_cache"))
+def test_ten_kills_end_bit_identical_to_an_uninterrupted_run(world_data_dir, tmp_path, jax_cache):
+  env = faults.environment(cache_dir=jax_cache)
   reference = str(tmp_path / "reference")
   proc = faults.run(command(world_data_dir), reference, env)
   assert proc.returncode == 0, proc.stderr[-3000:]
@@ -43,3 +39,49 @@ def test_ten_kills_end_bit_identical_to_an_uninterrupted_run(world_data_dir, tmp
   # metrics.jsonl reads as if the run had never stopped: every step once, the same losses.
   assert train_losses(killed) == train_losses(reference)
   assert [s for s, _ in train_losses(killed)] == list(range(1, STEPS + 1))
+
+
+STAGES = ("pretrain", "sft", "reward", "ppo")
+
+
+@pytest.fixture(scope="module")
+def pipeline_reference(task_data_dir, tmp_path_factory, jax_cache):
+  """An uninterrupted tiny pipeline: pretrain -> sft -> reward -> ppo."""
+  workdir = str(tmp_path_factory.mktemp("pipeline_reference"))
+  proc = faults.run(faults.pipeline_command(task_data_dir, TASK_WORLD), workdir, faults.environment(cache_dir=jax_cache))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return workdir
+
+
+def test_killed_rl_run_ends_bit_identical(pipeline_reference, task_data_dir, tmp_path, jax_cache):
+  """PPO with a separate critic and the adaptive KL coefficient: policy, critic, optimiser, controller and the
+  rollout mid-way all resume exactly."""
+  env = faults.environment(cache_dir=jax_cache)
+  command = faults.rl_command(task_data_dir, TASK_WORLD, os.path.join(pipeline_reference, "sft"),
+                              os.path.join(pipeline_reference, "reward"), iterations=6)
+  reference = str(tmp_path / "reference")
+  proc = faults.run(command, reference, env)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  killed = str(tmp_path / "killed")
+  outcome = faults.kill_and_resume(command, killed, kills=4, seed=1, env=env, max_seconds=15, max_steps=6)
+  assert len(outcome.kills) == 4, outcome.kills
+  assert max(k.repeated for k in outcome.kills) <= 2, outcome.kills  # checkpoint_every: 1 iteration = 2 updates
+  assert faults.identical(faults.final_state(killed), faults.final_state(reference))
+  kl_coef = lambda d: [r["kl_coef"] for r in writers.read(d) if r["split"] == "train"]
+  assert kl_coef(killed) == kl_coef(reference) and len(set(kl_coef(reference))) > 1, "the controller adapted"
+  assert train_losses(killed) == train_losses(reference)
+
+
+def test_killed_pipeline_ends_bit_identical_in_every_stage(pipeline_reference, task_data_dir, tmp_path, jax_cache):
+  env = faults.environment(cache_dir=jax_cache)
+  killed = str(tmp_path / "killed")
+  outcome = faults.kill_and_resume(faults.pipeline_command(task_data_dir, TASK_WORLD), killed, kills=4, seed=2,
+                                   env=env, max_seconds=10, moments=("time", "checkpoint_write"))
+  assert len(outcome.kills) == 4, outcome.kills
+  assert max(k.repeated for k in outcome.kills) <= 4, outcome.kills  # the largest checkpoint_every of the stages
+  for stage in STAGES:
+    assert faults.identical(faults.final_state(os.path.join(killed, stage)),
+                            faults.final_state(os.path.join(pipeline_reference, stage))), stage
+  summary = lambda d: {k: {m: v for m, v in s.items() if m != "seconds"}
+                       for k, s in json.load(open(os.path.join(d, "summary.json"))).items()}
+  assert summary(killed) == summary(pipeline_reference)
