@@ -9,7 +9,7 @@ DATA_DIR ?= $(CURDIR)/data
 # module fixtures (e.g. the RLHF runs) carry an xdist_group mark so that one worker builds them once.
 PYTEST_ARGS ?= -n auto --dist loadgroup
 
-.PHONY: test demo demo-pretrain install clean bench
+.PHONY: test demo demo-pretrain install clean bench soak
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(STAMP)
 # The first steps only: the world's views, the tokenizer, the unigram baseline, a tiny pretraining run and samples.
 demo-pretrain: $(STAMP)
 	$(PY) -m experiments.demo --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/demo
+
+# Fault-injection soak: kill -9, damaged checkpoints, a full disk (tmpfs: needs root) and data faults against
+# real runs, each compared bit for bit with an uninterrupted run; writes runs/soak/soak.md (the README's table).
+soak: $(STAMP)
+	$(PY) -m scripts.soak --out=$(CURDIR)/runs/soak
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.data_throughput --data_dir=$(DATA_DIR)

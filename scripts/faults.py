@@ -34,7 +34,8 @@ MOMENTS = ("time", "step", "checkpoint_write")  # what a kill waits for (cycled,
 class Kill:
   moment: str              # one of MOMENTS
   seconds: float           # after the attempt started
-  last_step: int           # the last step the run had logged when it was killed
+  where: str               # the run directory (a pipeline's stage) that had logged last
+  last_step: int           # the last step logged there when the run was killed
   mid_write: bool          # an orbax save of this attempt was under way (its temporary directory existed)
   resumed_from: int | None = None  # the step the run next resumed from (0: afresh); None until known
 
@@ -119,10 +120,19 @@ def last_logged_step(workdir: str) -> int:
 
   For a pipeline (one run directory per stage), the metrics of the stage written to last.
   """
+  return last_logged(workdir)[1]
+
+
+def last_logged(workdir: str) -> tuple[str, int]:
+  """(run directory, last train step logged there); for a pipeline, the stage written to last."""
   path = os.path.join(workdir, "metrics.jsonl")
   if not os.path.exists(path):
     stages = glob.glob(os.path.join(workdir, "*", "metrics.jsonl"))
     path = max(stages, key=os.path.getmtime) if stages else path
+  return os.path.dirname(os.path.abspath(path)), _last_step(path)
+
+
+def _last_step(path: str) -> int:
   step = 0
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
@@ -190,21 +200,51 @@ def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, 
           proc.send_signal(signal.SIGKILL)
           proc.wait()
           mid_write = bool(writes_in_progress(workdir) - stale)
-          killed = Kill(moment, time.monotonic() - attempt_start, last_logged_step(workdir), mid_write)
+          killed = Kill(moment, time.monotonic() - attempt_start, *last_logged(workdir), mid_write)
       code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
     with open(workdir + ".attempt.log", encoding="utf-8") as f:
       log = f.read()
-    found = RESUMED.search(log)
-    if found or STARTED in log:  # this attempt got as far as restoring: where the kills before it resumed from
-      for kill in done:
-        if kill.resumed_from is None:
-          kill.resumed_from = int(found.group(1)) if found else 0
+    for kill in done:  # where the kills before this attempt resumed from, once it got as far as restoring
+      if kill.resumed_from is None:
+        kill.resumed_from = _resumed_from(kill, log)
     if killed is not None:
       done.append(killed)
       continue
     if code != 0:
       raise RuntimeError(f"attempt {attempts} exited {code} by itself:\n{log[-3000:]}")
     return Outcome(done, attempts, True, time.monotonic() - started, log)
+
+
+def corrupt_checkpoint(step_dir: str, how: str) -> None:
+  """Damages one checkpoint step in place. `truncate`: every array file cut to half its size (a copy cut
+  short, a bad disk); `garble`: the state's metadata overwritten with random bytes; `delete`: the array
+  files removed."""
+  if how not in ("truncate", "garble", "delete"):
+    raise ValueError(f"how={how!r}")
+  for root, _, files in os.walk(os.path.join(step_dir, "state")):
+    for name in files:
+      path = os.path.join(root, name)
+      if how == "garble" and name == "_METADATA":
+        with open(path, "wb") as f:
+          f.write(os.urandom(512))
+      elif os.sep + "d" + os.sep in path:
+        if how == "delete":
+          os.remove(path)
+        elif how == "truncate":
+          with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
+
+
+def _resumed_from(kill: Kill, log: str) -> int | None:
+  """The step the run directory of `kill` continued from, read from the next attempt's log (None: not yet)."""
+  from lm.training.stages import DONE_FILE  # pylint: disable=g-import-not-at-top
+
+  if os.path.exists(os.path.join(kill.where, DONE_FILE)):
+    return kill.last_step  # a pipeline stage that had finished: nothing of it was repeated
+  found = re.search(rf"Resumed from {re.escape(kill.where)}/checkpoints/(\d+)\.", log)
+  if found:
+    return int(found.group(1))
+  return 0 if STARTED in log and RESUMED.search(log) is None else None
 
 
 def final_state(workdir: str) -> dict:

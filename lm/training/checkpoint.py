@@ -4,8 +4,9 @@ A step directory is written under a temporary name and renamed when complete (or
 commit), so a crash or preemption mid-save leaves the previous checkpoints intact; leftover
 temporary directories are removed when the next manager opens.
 Restoring checks the saved shapes against the model first and names any mismatching parameter.
-A latest checkpoint that cannot be read (truncated, corrupted) is moved to `<dir>.corrupt/` with a
-warning and the previous one is used; a run never restarts from scratch while checkpoints exist.
+A latest checkpoint that cannot be read (truncated, corrupted) is skipped with a warning and the previous
+one is used (the bad one is then moved to `<dir>.corrupt/`); a run never restarts from scratch while
+checkpoints exist.
 Checkpoints hold arrays (tensorstore) and JSON (metadata, the grain iterator): nothing is pickled,
 so loading a checkpoint from elsewhere cannot run code.
 """
@@ -110,25 +111,35 @@ def restore_latest(mngr: ocp.CheckpointManager, abstract_state: Any, data_iterat
   """`(step, state)` from the newest readable checkpoint, or `(0, None)` if there is none.
 
   A checkpoint that fails to load for any reason but a model mismatch (truncated or corrupted files,
-  a half-deleted step) is moved aside to `<checkpoints>.corrupt/<step>-<time>` with a warning naming
-  it, and the one before it is tried. If none loads, `UnreadableCheckpointsError`: the run must not
-  quietly start again from step 0.
+  a half-deleted step) is skipped with a warning naming it, and the one before it is tried. Once an
+  earlier one loads, the unreadable ones are moved aside to `<checkpoints>.corrupt/<step>-<time>`
+  (kept for inspection; their steps will be saved again). If none loads, nothing is moved (the cause
+  may be this machine rather than the files) and `UnreadableCheckpointsError` is raised: the run must
+  not quietly start again from step 0.
   """
   steps = sorted(mngr.all_steps(), reverse=True)
+  failures = []
   for step in steps:
     try:
-      return step, restore(mngr, step, abstract_state, data_iterator)
+      state = restore(mngr, step, abstract_state, data_iterator)
     except IncompatibleCheckpointError:
       raise
     except Exception as e:  # pylint: disable=broad-except  # orbax, tensorstore and JSON each raise their own
-      moved = quarantine(mngr, step)
-      logging.warning("Checkpoint %s/%d cannot be read (%s: %s); moved it to %s and trying the previous one.",
-                      mngr.directory, step, type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "", moved)
+      detail = str(e).splitlines()[0][:300] if str(e) else ""
+      failures.append(f"{step}: {type(e).__name__}: {detail}")
+      logging.warning("Checkpoint %s/%d cannot be read (%s: %s); trying the previous one.", mngr.directory, step,
+                      type(e).__name__, detail)
+      continue
+    for failure in failures:
+      bad = int(failure.split(":")[0])
+      logging.warning("Checkpoint %s/%d moved to %s.", mngr.directory, bad, quarantine(mngr, bad))
+    return step, state
   if steps:
     raise UnreadableCheckpointsError(
-        f"None of the {len(steps)} checkpoints in {mngr.directory} (steps {', '.join(map(str, steps))}) could be read; "
-        f"they were moved to {mngr.directory}.corrupt/. Refusing to start the run again from step 0: restore them, "
-        "or use a fresh --workdir.")
+        f"None of the {len(steps)} checkpoints in {mngr.directory} could be read; nothing was moved or deleted. "
+        f"Refusing to start the run again from step 0. Errors:\n  " + "\n  ".join(failures)
+        + "\nIf the files are damaged, restore them from a copy (or use a fresh --workdir); if this machine is the "
+        "cause (memory, devices), fix that and re-run.")
   return 0, None
 
 

@@ -13,6 +13,7 @@ import pytest
 from lm import settings
 from lm.models.transformer import Decoder
 from lm.training import checkpoint, pretrain, sharding, state as state_lib, transfer
+from scripts import faults
 from tests.conftest import tiny_pretrain_config
 
 
@@ -52,23 +53,6 @@ def test_restore_params_places_arrays_in_the_target_sharding(causal_run):
   jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), params, one)
 
 
-def _corrupt(step_dir, how="truncate"):
-  """`truncate`: every array file of a step cut to half its size (a copy cut short, a bad disk);
-  `garble`: the state's metadata overwritten with random bytes; `delete`: the state's array files removed."""
-  for root, _, files in os.walk(os.path.join(step_dir, "state")):
-    for name in files:
-      path = os.path.join(root, name)
-      if how == "garble" and name == "_METADATA":
-        with open(path, "wb") as f:
-          f.write(os.urandom(512))
-      elif os.sep + "d" + os.sep in path:
-        if how == "delete":
-          os.remove(path)
-        elif how == "truncate":
-          with open(path, "r+b") as f:
-            f.truncate(os.path.getsize(path) // 2)
-
-
 @pytest.fixture(scope="module")
 def three_checkpoints(text_files, data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("three"))
@@ -81,7 +65,7 @@ def test_an_unreadable_latest_checkpoint_falls_back_to_the_previous_one(how, thr
                                                                        tmp_path, caplog):
   workdir = str(tmp_path / "run")
   shutil.copytree(three_checkpoints, workdir)
-  _corrupt(os.path.join(workdir, "checkpoints", "15"), how)
+  faults.corrupt_checkpoint(os.path.join(workdir, "checkpoints", "15"), how)
   result = pretrain.run(tiny_pretrain_config(text_files, data_dir, steps=20, checkpoint_every=5, eval_every=20),
                         workdir)
   assert result.step == 20
@@ -103,8 +87,9 @@ def test_when_no_checkpoint_can_be_read_the_run_refuses_to_start_over(three_chec
   workdir = str(tmp_path / "run")
   shutil.copytree(three_checkpoints, workdir)
   for step in ("5", "10", "15"):
-    _corrupt(os.path.join(workdir, "checkpoints", step))
-  with pytest.raises(checkpoint.UnreadableCheckpointsError, match=r"None of the 3 checkpoints .* could be read"):
+    faults.corrupt_checkpoint(os.path.join(workdir, "checkpoints", step), "truncate")
+  with pytest.raises(checkpoint.UnreadableCheckpointsError,
+                     match=r"None of the 3 checkpoints in .* could be read; nothing was moved or deleted"):
     pretrain.run(tiny_pretrain_config(text_files, data_dir, steps=20, checkpoint_every=5), workdir)
-  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == []
-  assert len(os.listdir(os.path.join(workdir, "checkpoints.corrupt"))) == 3
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints")), key=int) == ["5", "10", "15"]
+  assert not os.path.exists(os.path.join(workdir, "checkpoints.corrupt"))
