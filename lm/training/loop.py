@@ -166,21 +166,21 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   mngr = checkpoint.manager(os.path.join(workdir, "checkpoints"), keep=config.keep_checkpoints)
   on_policy = isinstance(train_data, OnPolicySource)
   train_iter = train_data if on_policy else iter(train_data)
-  if mngr.latest_step() is not None and run_files is not None:
-    run_files.check_resume()
   try:
+    if mngr.latest_step() is not None and run_files is not None:
+      run_files.check_resume()
     start, state = checkpoint.restore_latest(mngr, abstract, train_iter)
+    if state is None:
+      state, _ = state_lib.create(init_params, optimizer, mesh, rng)
+      if warm_start is not None:
+        state = state.replace(params=warm_start(state.params))
+    else:
+      logging.info("Resumed from %s/%d.", mngr.directory, start)
+    if run_files is not None:
+      run_files.write()
   except BaseException:
     mngr.close()
     raise
-  if state is None:
-    state, _ = state_lib.create(init_params, optimizer, mesh, rng)
-    if warm_start is not None:
-      state = state.replace(params=warm_start(state.params))
-  else:
-    logging.info("Resumed from %s/%d.", mngr.directory, start)
-  if run_files is not None:
-    run_files.write()
   logging.info("Model: %s parameters.", f"{state_lib.count_params(state.params):,}")
 
   train_step = step_lib.make_train_step(loss_fn, optimizer, state_shardings=shardings, batch_sharding=batch_sharding,
