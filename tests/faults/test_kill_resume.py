@@ -85,3 +85,26 @@ def test_killed_pipeline_ends_bit_identical_in_every_stage(pipeline_reference, t
   summary = lambda d: {k: {m: v for m, v in s.items() if m != "seconds"}
                        for k, s in json.load(open(os.path.join(d, "summary.json"))).items()}
   assert summary(killed) == summary(pipeline_reference)
+
+
+def test_sigterm_on_a_checkpoint_step_exits_143_from_the_command_line(world_data_dir, tmp_path, jax_cache):
+  """checkpoint_every=1: every step is a checkpoint step, so SIGTERM always lands on one (orbax used to refuse the
+  second save of that step and the run exited 1, as a user error)."""
+  import signal  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+
+  workdir = str(tmp_path / "run")
+  proc = subprocess.Popen([sys.executable, "-m", *faults.pretrain_command(world_data_dir, SMALL_WORLD, 400, 1),
+                           f"--workdir={workdir}"], cwd=faults.REPO, env=faults.environment(cache_dir=jax_cache),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  deadline = time.monotonic() + 300
+  while faults.last_logged_step(workdir) < 5 and proc.poll() is None and time.monotonic() < deadline:
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGTERM)
+  _, stderr = proc.communicate(timeout=300)
+  assert proc.returncode == 143, stderr[-3000:]
+  assert "Preempted at step" in stderr and "StepAlreadyExistsError" not in stderr
+  steps = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
+  assert steps[-1] >= faults.last_logged_step(workdir) >= 5
