@@ -85,7 +85,7 @@ def rl_command(data_dir: str, scale: float, policy_from: str, reward_from: str, 
           f"--config.reward_from={reward_from}", *rl_section("", data_dir, scale, iterations)]
 
 
-def pipeline_command(data_dir: str, scale: float, steps: int = 12, iterations: int = 3) -> list[str]:
+def pipeline_command(data_dir: str, scale: float, steps: int = 16, iterations: int = 4) -> list[str]:
   """pretrain -> sft -> reward -> ppo, each stage tiny (as tests/experiments/test_stages.py)."""
   flags = ["experiments.pipeline", "--config=configs/pipeline/tiny.py", "--config.stages=pretrain,sft,reward,ppo",
            "--config.pretrain.data.seq_len=256"]
@@ -213,6 +213,15 @@ def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, 
     if code != 0:
       raise RuntimeError(f"attempt {attempts} exited {code} by itself:\n{log[-3000:]}")
     return Outcome(done, attempts, True, time.monotonic() - started, log)
+
+
+def preempt_at(command: list[str], workdir: str, step: int, env: dict, timeout: float = 900) -> int:
+  """Runs `command` until it logged `step`, then sends SIGTERM (a preemption); returns the exit code (143)."""
+  proc = subprocess.Popen([sys.executable, "-m", *command, f"--workdir={workdir}"], cwd=REPO, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  if _wait(proc, "step", step, workdir, time.monotonic() + timeout, set()):
+    proc.send_signal(signal.SIGTERM)
+  return proc.wait(timeout=timeout)
 
 
 def corrupt_checkpoint(step_dir: str, how: str) -> None:

@@ -33,7 +33,8 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the fault moments.")
 _ONLY = flags.DEFINE_list("only", [], "Fault kinds to run (default: all).")
 
 SCALE, TASK_SCALE = 0.02, 0.1
-STEPS, EVERY = 400, 20
+STEPS, EVERY = 400, 20          # the pretraining run of the checkpoint, disk and data faults
+STEPS_PER_KILL = 40             # the killed pretraining run is long enough for every kill to land before its end
 
 
 @dataclasses.dataclass
@@ -72,6 +73,15 @@ class Soak:
     self.env = faults.environment(cache_dir=os.path.join(self.out, "jax_cache"))
     self.data = os.path.join(self.out, "data")
     self.rows: list[Row] = []
+    saved = os.path.join(self.out, "soak.json")
+    if os.path.exists(saved):  # rows of kinds run earlier stay in the table unless run again
+      with open(saved, encoding="utf-8") as f:
+        self.rows = [Row(**r) for r in json.load(f)]
+
+  def add(self, row: Row) -> None:
+    self.rows = [r for r in self.rows if r.fault != row.fault] + [row]
+    with open(os.path.join(self.out, "soak.json"), "w", encoding="utf-8") as f:
+      json.dump([dataclasses.asdict(r) for r in self.rows], f, indent=2)
 
   def fresh(self, name: str) -> str:
     path = os.path.join(self.out, name)
@@ -94,7 +104,9 @@ class Soak:
                                      **kwargs)
     ok = same_end(workdir, reference, stages)
     mid = sum(k.mid_write for k in outcome.kills)
-    self.rows.append(Row(f"kill -9 ({name})", len(outcome.kills), len(outcome.kills) if ok else 0,
+    if len(outcome.kills) < kills:
+      print(f"{name}: the run finished after {len(outcome.kills)} of {kills} kills; lengthen it", flush=True)
+    self.add(Row(f"kill -9 ({name.split('_')[0]})", len(outcome.kills), len(outcome.kills) if ok else 0,
                          max((k.repeated for k in outcome.kills), default=0), data_lost(workdir, reference),
                          f"{mid} during a checkpoint write; {outcome.attempts} attempts, {outcome.seconds:.0f} s"))
 
@@ -105,13 +117,12 @@ class Soak:
     """The latest checkpoint truncated, garbled or deleted after the run stopped half-way; then re-run."""
     command = self.pretrain()
     reference = self.reference("pretrain", command)
-    half = [a if not a.startswith("--config.train.steps=") else f"--config.train.steps={STEPS // 2}" for a in command]
     rng = random.Random(self.seed)
     for how in ("truncate", "garble", "delete"):
       recovered, repeated, lost = 0, 0, 0
       for trial in range(trials_per_mode):
         workdir = self.fresh(f"corrupt_{how}_{trial}")
-        faults.run(half, workdir, self.env)
+        faults.preempt_at(command, workdir, rng.randint(3 * EVERY, STEPS - EVERY), self.env)
         steps = sorted(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit())
         victim = steps[-1] if trial % 2 == 0 else rng.choice(steps[1:])  # the latest, or a later one of the kept
         for later in steps:  # everything from the victim on is corrupted, so the run must fall back before it
@@ -123,7 +134,7 @@ class Soak:
           recovered += 1
         repeated = max(repeated, steps[-1] - max(s for s in steps if s < victim))  # redone from the fallback
         lost += data_lost(workdir, reference)
-      self.rows.append(Row(f"corrupted checkpoint ({how})", trials_per_mode, recovered, repeated, lost,
+      self.add(Row(f"corrupted checkpoint ({how})", trials_per_mode, recovered, repeated, lost,
                            "resumed from the previous good checkpoint with a warning naming the bad step"))
 
   def disk_full(self, trials: int) -> None:
@@ -164,28 +175,26 @@ class Soak:
         lost += data_lost(workdir, reference)
       finally:
         subprocess.run(["umount", "-l", mount], check=False)
-    self.rows.append(Row("disk full during a save", trials, recovered, repeated, lost,
+    self.add(Row("disk full during a save", trials, recovered, repeated, lost,
                          f"{messages}/{trials} stopped with the CheckpointWriteError naming the intact checkpoints"))
 
   def data_faults(self) -> None:
     """A prepared array_record file removed between two runs of the same command."""
-    command = self.pretrain()
-    reference = self.reference("pretrain", command)
-    half = [a if not a.startswith("--config.train.steps=") else f"--config.train.steps={STEPS // 2}" for a in command]
+    reference = self.reference("pretrain", self.pretrain())
     data = os.path.join(self.out, "data_removed")
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(self.data, data)
-    moved = [a.replace(self.data, data) for a in half]
+    command = [a.replace(self.data, data) for a in self.pretrain()]
     workdir = self.fresh("removed_file")
-    faults.run(moved, workdir, self.env)
-    (shard,) = glob.glob(os.path.join(data, "world", "text-*", "*", "*-train.array_record-*"))
+    faults.preempt_at(command, workdir, STEPS // 2, self.env)
+    (shard,) = glob.glob(os.path.join(data, "world", f"text-seed0-scale{SCALE:g}-*", "*", "*-train.array_record-*"))
     os.remove(shard)
-    proc = faults.run([a.replace(self.data, data) for a in command], workdir, self.env)
+    proc = faults.run(command, workdir, self.env)
     named = proc.returncode != 0 and f"{shard}: prepared data file missing" in proc.stderr
     shutil.rmtree(os.path.dirname(os.path.dirname(shard)))
-    proc = faults.run([a.replace(self.data, data) for a in command], workdir, self.env)
+    proc = faults.run(command, workdir, self.env)
     ok = named and proc.returncode == 0 and same_end(workdir, reference)
-    self.rows.append(Row("prepared data file removed", 1, int(ok), 0, data_lost(workdir, reference),
+    self.add(Row("prepared data file removed", 1, int(ok), 0, data_lost(workdir, reference),
                          "named in a one-line error; prepared again and resumed"))
 
   def table(self) -> str:
@@ -199,15 +208,19 @@ def main(argv):
   del argv
   soak = Soak(_OUT.value, _SEED.value)
   os.makedirs(soak.out, exist_ok=True)
+  few = max(_KILLS.value // 3, 10)
   kinds = {
-      "kill_pretrain": lambda: soak.kills("pretrain", soak.pretrain(), _KILLS.value),
+      "kill_pretrain": lambda: soak.kills(
+          "pretrain_long", faults.pretrain_command(soak.data, SCALE, STEPS_PER_KILL * _KILLS.value, EVERY),
+          _KILLS.value),
       "kill_rl": lambda: soak.kills(
           "ppo", faults.rl_command(soak.data, TASK_SCALE, os.path.join(soak.out, "reference", "pipeline", "sft"),
-                                   os.path.join(soak.out, "reference", "pipeline", "reward"), iterations=12),
-          max(_KILLS.value // 3, 10), max_seconds=15, max_steps=6),
-      "kill_pipeline": lambda: soak.kills("pipeline", faults.pipeline_command(soak.data, TASK_SCALE),
-                                          max(_KILLS.value // 3, 10), stages=("pretrain", "sft", "reward", "ppo"),
-                                          max_seconds=10, moments=("time", "checkpoint_write")),
+                                   os.path.join(soak.out, "reference", "pipeline", "reward"), iterations=10 * few),
+          few, max_seconds=10, max_steps=10),
+      "kill_pipeline": lambda: soak.kills("pipeline_long", faults.pipeline_command(soak.data, TASK_SCALE, steps=4 * few,
+                                                                                   iterations=few),
+                                          few, stages=("pretrain", "sft", "reward", "ppo"), max_seconds=10,
+                                          moments=("time", "checkpoint_write")),
       "corrupt": lambda: soak.corrupt(4),
       "disk_full": lambda: soak.disk_full(3),
       "data": soak.data_faults,
@@ -219,8 +232,6 @@ def main(argv):
       started = time.time()
       run()
       print(f"{name}: {time.time() - started:.0f} s", flush=True)
-      with open(os.path.join(soak.out, "soak.json"), "w", encoding="utf-8") as f:
-        json.dump([dataclasses.asdict(r) for r in soak.rows], f, indent=2)
   table = soak.table()
   with open(os.path.join(soak.out, "soak.md"), "w", encoding="utf-8") as f:
     f.write(table + "\n")

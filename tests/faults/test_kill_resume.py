@@ -12,7 +12,7 @@ from tests.conftest import SMALL_WORLD, TASK_WORLD
 
 pytestmark = pytest.mark.xdist_group("kills")  # one worker runs them in turn (they share the pipeline reference)
 
-STEPS, EVERY = 400, 20
+STEPS, EVERY = 600, 20  # long enough that the 10th kill always lands before the end
 
 
 def command(data_dir):
@@ -58,12 +58,12 @@ def test_killed_rl_run_ends_bit_identical(pipeline_reference, task_data_dir, tmp
   rollout mid-way all resume exactly."""
   env = faults.environment(cache_dir=jax_cache)
   command = faults.rl_command(task_data_dir, TASK_WORLD, os.path.join(pipeline_reference, "sft"),
-                              os.path.join(pipeline_reference, "reward"), iterations=6)
+                              os.path.join(pipeline_reference, "reward"), iterations=30)
   reference = str(tmp_path / "reference")
   proc = faults.run(command, reference, env)
   assert proc.returncode == 0, proc.stderr[-3000:]
   killed = str(tmp_path / "killed")
-  outcome = faults.kill_and_resume(command, killed, kills=4, seed=1, env=env, max_seconds=15, max_steps=6)
+  outcome = faults.kill_and_resume(command, killed, kills=4, seed=1, env=env, max_seconds=8, max_steps=10)
   assert len(outcome.kills) == 4, outcome.kills
   assert max(k.repeated for k in outcome.kills) <= 2, outcome.kills  # checkpoint_every: 1 iteration = 2 updates
   assert faults.identical(faults.final_state(killed), faults.final_state(reference))
