@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import hashlib
 import json
 import os
 import random
@@ -89,7 +90,9 @@ class Soak:
     return path
 
   def reference(self, name: str, command: list[str]) -> str:
-    path = os.path.join(self.out, "reference", name)
+    """The uninterrupted run of `command` (run once, kept under a digest of the command)."""
+    digest = hashlib.sha1(" ".join(command).encode()).hexdigest()[:8]
+    path = os.path.join(self.out, "reference", name if name == "pipeline" else f"{name}-{digest}")
     if not os.path.exists(os.path.join(path, "checkpoints")) and not os.path.exists(os.path.join(path, "summary.json")):
       shutil.rmtree(path, ignore_errors=True)
       proc = faults.run(command, path, self.env, timeout=3600)
