@@ -74,7 +74,8 @@ def _explain_override(argv: list[str]) -> str | None:
         where = ".".join(path[:depth + 1])
         close = difflib.get_close_matches(key, keys, n=1)
         hint = f" Did you mean {'.'.join(path[:depth] + close)}?" if close else ""
-        valid = f" Valid keys{' of ' + '.'.join(path[:depth]) if depth else ''}: {', '.join(sorted(keys))}." if keys else ""
+        parent = f" of {'.'.join(path[:depth])}" if depth else ""
+        valid = f" Valid keys{parent}: {', '.join(sorted(keys))}." if keys else ""
         return f"Unknown config key {where} (from {arg}).{hint}{valid}"
       node = node[key]
   return None

@@ -153,12 +153,15 @@ def writes_in_progress(workdir: str) -> set[str]:
 
 def _wait(proc: subprocess.Popen, moment: str, target: float, workdir: str, deadline: float,
           stale: set[str]) -> bool:
-  """Waits for the moment to kill; False if the process ended (or the deadline passed) first.
+  """Waits for the moment to kill; False if the process ended first, TimeoutError past the deadline.
 
   `stale`: temporary directories left by an earlier kill, which do not count as a write of this attempt.
   """
   started = time.monotonic()
-  while proc.poll() is None and time.monotonic() < deadline:
+  while proc.poll() is None:
+    if time.monotonic() > deadline:
+      proc.kill()
+      raise TimeoutError(f"the run did not finish within the time allowed (waiting to kill at {moment} {target})")
     if moment == "time" and time.monotonic() - started >= target:
       return True
     if moment == "step" and last_logged_step(workdir) >= target:
@@ -166,7 +169,7 @@ def _wait(proc: subprocess.Popen, moment: str, target: float, workdir: str, dead
     if moment == "checkpoint_write" and writes_in_progress(workdir) - stale:
       return True
     time.sleep(0.002 if moment == "checkpoint_write" else 0.02)
-  return proc.poll() is None
+  return False
 
 
 def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, env: dict, max_seconds: float = 8.0,
@@ -201,7 +204,12 @@ def kill_and_resume(command: list[str], workdir: str, *, kills: int, seed: int, 
           proc.wait()
           mid_write = bool(writes_in_progress(workdir) - stale)
           killed = Kill(moment, time.monotonic() - attempt_start, *last_logged(workdir), mid_write)
-      code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+      try:
+        code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+      finally:
+        if proc.poll() is None:  # timed out: leave no training process behind
+          proc.kill()
+          proc.wait()
     with open(workdir + ".attempt.log", encoding="utf-8") as f:
       log = f.read()
     for kill in done:  # where the kills before this attempt resumed from, once it got as far as restoring

@@ -63,8 +63,8 @@ def data_lost(workdir: str, reference: str) -> int:
 
 
 def same_end(workdir: str, reference: str, stages=("",)) -> bool:
-  return all(faults.identical(faults.final_state(os.path.join(workdir, s)), faults.final_state(os.path.join(reference, s)))
-             for s in stages)
+  end = lambda root, stage: faults.final_state(os.path.join(root, stage))
+  return all(faults.identical(end(workdir, s), end(reference, s)) for s in stages)
 
 
 class Soak:

@@ -169,7 +169,7 @@ def complete(model, params, tokenizer, prompts: Sequence[Sequence[int]], config:
   `length_multiple` columns, so a long evaluation compiles a handful of shapes, not one per batch.
   """
   prompts = [list(p) for p in prompts]
-  check_fits(model, max(map(len, prompts)), config.max_new_tokens)
+  check_fits(model, max(map(len, prompts), default=0), config.max_new_tokens)
   batch_size = batch_size or len(prompts)
   texts = []
   for start in range(0, len(prompts), batch_size):

@@ -39,6 +39,8 @@ def writing(mngr: ocp.CheckpointManager, step: int):
   `CheckpointWriteError` that says what survived and how to continue."""
   try:
     yield
+  except (TypeError, AttributeError, KeyError, NameError):
+    raise  # a bug (e.g. an unserialisable iterator state), not the filesystem: its own traceback says more
   except Exception as e:  # pylint: disable=broad-except  # tensorstore, OSError, orbax: all mean the same here
     kept = sorted(s for s in mngr.all_steps() if s != step)
     detail = str(e).splitlines()[0][:400] if str(e) else type(e).__name__
@@ -118,29 +120,42 @@ def restore_latest(mngr: ocp.CheckpointManager, abstract_state: Any, data_iterat
   not quietly start again from step 0.
   """
   steps = sorted(mngr.all_steps(), reverse=True)
-  failures = []
+  failures: list[tuple[int, str]] = []
   for step in steps:
     try:
-      state = restore(mngr, step, abstract_state, data_iterator)
+      state = _restore_retrying(mngr, step, abstract_state, data_iterator)
     except IncompatibleCheckpointError:
       raise
     except Exception as e:  # pylint: disable=broad-except  # orbax, tensorstore and JSON each raise their own
-      detail = str(e).splitlines()[0][:300] if str(e) else ""
-      failures.append(f"{step}: {type(e).__name__}: {detail}")
-      logging.warning("Checkpoint %s/%d cannot be read (%s: %s); trying the previous one.", mngr.directory, step,
-                      type(e).__name__, detail)
+      if jax.process_count() > 1:  # hosts must agree on the step to fall back to; until they can, stop clearly
+        raise UnreadableCheckpointsError(f"Checkpoint {mngr.directory}/{step} cannot be read on process "
+                                         f"{jax.process_index()}: {e}") from e
+      detail = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+      failures.append((step, detail))
+      logging.warning("Checkpoint %s/%d cannot be read (%s); trying the previous one.", mngr.directory, step, detail)
       continue
-    for failure in failures:
-      bad = int(failure.split(":")[0])
+    for bad, _ in failures:
       logging.warning("Checkpoint %s/%d moved to %s.", mngr.directory, bad, quarantine(mngr, bad))
     return step, state
   if steps:
     raise UnreadableCheckpointsError(
         f"None of the {len(steps)} checkpoints in {mngr.directory} could be read; nothing was moved or deleted. "
-        f"Refusing to start the run again from step 0. Errors:\n  " + "\n  ".join(failures)
+        "Refusing to start the run again from step 0. Errors:\n  "
+        + "\n  ".join(f"{step}: {detail}" for step, detail in failures)
         + "\nIf the files are damaged, restore them from a copy (or use a fresh --workdir); if this machine is the "
         "cause (memory, devices), fix that and re-run.")
   return 0, None
+
+
+def _restore_retrying(mngr, step, abstract_state, data_iterator):
+  """`restore`, tried twice: a passing failure (a network filesystem's hiccup) must not condemn a good checkpoint."""
+  try:
+    return restore(mngr, step, abstract_state, data_iterator)
+  except IncompatibleCheckpointError:
+    raise
+  except Exception:  # pylint: disable=broad-except
+    time.sleep(1.0)
+    return restore(mngr, step, abstract_state, data_iterator)
 
 
 def quarantine(mngr: ocp.CheckpointManager, step: int) -> str:

@@ -189,7 +189,11 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   if eval_loss_fn is not None and eval_data is not None:
     eval_step = step_lib.make_eval_step(eval_loss_fn, params_shardings=shardings.params, batch_sharding=batch_sharding,
                                         seed=seed)
-  writer = writers.MetricsWriter(workdir, resume_step=start)
+  try:
+    writer = writers.MetricsWriter(workdir, resume_step=start)
+  except BaseException:
+    mngr.close()
+    raise
   to_device = lambda b: jax.make_array_from_process_local_data(batch_sharding, b)
 
   def evaluate(step: int) -> dict[str, float]:

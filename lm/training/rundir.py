@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import jax
+
 from lm import settings
 
 CONFIG_FILE = "config.json"
@@ -41,6 +43,8 @@ class RunFiles:
           "the run started with, or use a fresh --workdir. Nothing in the run directory was changed.")
 
   def write(self) -> None:
+    if jax.process_index() != 0:  # one writer per run: other processes would race on the same .tmp names
+      return
     settings.write_json(os.path.join(self.workdir, CONFIG_FILE), self.config)
     if self.tokenizer is not None:
       write_bytes(os.path.join(self.workdir, TOKENIZER_FILE), self.tokenizer)

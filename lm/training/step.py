@@ -57,13 +57,13 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
         i, micro = indexed
         (_, m), g = grad_fn(state.params, micro, jax.random.fold_in(rng, i))
         w = m.get("weight", jnp.ones((), jnp.float32)).astype(jnp.float32)
-        return (jax.tree.map(lambda s, x: s + w * x, grads_sum, g), weight_sum + w), m
+        return (jax.tree.map(lambda s, x: s + w * x.astype(jnp.float32), grads_sum, g), weight_sum + w), m
 
-      zeros = jax.tree.map(jnp.zeros_like, state.params)
+      zeros = jax.tree.map(lambda p: jnp.zeros(p.shape, jnp.float32), state.params)  # sums in float32, any dtype
       (grads, total), metrics = jax.lax.scan(accumulate, (zeros, jnp.zeros((), jnp.float32)),
                                              (jnp.arange(accum_steps), _microbatches(batch, accum_steps)))
       # sum_i w_i * mean_i / sum_i w_i: the full batch's mean. An all-padding batch (total 0) gives zeros.
-      grads = jax.tree.map(lambda g: g / jnp.maximum(total, 1e-8), grads)
+      grads = jax.tree.map(lambda g, p: (g / jnp.maximum(total, 1e-8)).astype(p.dtype), grads, state.params)
       weighted = "weight" in metrics
       weights = metrics.pop("weight", jnp.ones((accum_steps,), jnp.float32)).astype(jnp.float32)
       share = weights / jnp.maximum(jnp.sum(weights), 1e-8)

@@ -18,7 +18,7 @@ from absl import logging
 from lm import settings
 from lm.data import sources
 from lm.evaluation import plots
-from lm.training import finetune, pretrain, rundir, tasks, transfer
+from lm.training import finetune, loop, pretrain, rundir, tasks, transfer
 
 RESULTS_FILE = "results.json"
 PLOT_FILE = "transfer.png"
@@ -73,7 +73,9 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STAR
         if init == "scratch" and os.path.isfile(tokenizer_file):
           run_config.tokenizer.model_file = tokenizer_file  # the same ids as the pretrained start: a fair test
         logging.info("Transfer study: %s start, %s training examples.", init, budget or "all")
-        finetune.run(run_config, run_dir)
+        if finetune.run(run_config, run_dir).loop.preempted:
+          raise loop.Preempted(f"Transfer study: the {init} run with {budget or 'all'} examples was preempted; "
+                               "re-run the same command to resume it.")
       with open(path, encoding="utf-8") as f:
         result = json.load(f)
       rows.append({"init": init, "train_examples": result["train_examples"],

@@ -3,7 +3,11 @@
 import json
 import os
 
-from tests.conftest import TASK_WORLD, run_module
+import pytest
+
+from experiments import cli
+from lm.training import finetune, loop, study
+from tests.conftest import TASK_WORLD, run_module, tiny_task_config
 
 
 def test_transfer_study_runs_both_starts_at_each_budget_and_resumes(task_data_dir, world_causal_run, tmp_path):
@@ -29,3 +33,14 @@ def test_transfer_study_runs_both_starts_at_each_budget_and_resumes(task_data_di
   # A second invocation finds every run finished and only rewrites the summary.
   again = run_module("experiments.transfer_study", *args)
   assert again.returncode == 0 and json.load(open(tmp_path / "results.json"))["runs"] == summary["runs"]
+
+
+def test_a_preempted_run_stops_the_study_with_exit_code_143(task_data_dir, causal_run, tmp_path, monkeypatch):
+  preempted = finetune.Result(loop=loop.Result(state=None, step=3, preempted=True, last_train={}, last_eval={}),
+                              test={}, seconds=0.0)
+  monkeypatch.setattr(finetune, "run", lambda config, workdir: preempted)
+  config = tiny_task_config("ner", task_data_dir)
+  config.init_from, config.architecture = causal_run, "decoder"
+  with pytest.raises(SystemExit) as exit_info, cli.reported():
+    study.run(config, str(tmp_path), [100])
+  assert exit_info.value.code == 143

@@ -107,3 +107,17 @@ def test_non_finite_batch_is_skipped_and_counted():
   state, metrics = train_step(state, data[2])
   assert float(metrics["skipped"]) == 0 and int(state.skipped) == 1 and int(state.skipped_in_a_row) == 0
   assert np.isfinite(float(metrics["loss"]))
+
+
+def test_gradient_accumulation_keeps_bfloat16_parameters():
+  """Microbatch gradients are summed in float32 and cast back: a bfloat16 model accumulates as a float32 one does."""
+  model = Decoder(ModelConfig(vocab_size=64, num_layers=1, d_model=32, num_heads=4, d_ff=64, max_len=32,
+                              param_dtype="bfloat16"))
+  mesh = sharding.make_mesh(sharding.MeshConfig(data=1), jax.devices()[:1])
+  init = lambda rng: model.init(rng, jnp.ones((1, T), jnp.int32))["params"]
+  state, shardings = state_lib.create(init, OPT, mesh, jax.random.key(0))
+  train_step = step_lib.make_train_step(causal.make_loss(model), OPT, state_shardings=shardings,
+                                        batch_sharding=sharding.batch_sharding(mesh), seed=0, accum_steps=2)
+  state, metrics = train_step(state, next(uneven_batches(1)))
+  assert {p.dtype for p in jax.tree.leaves(state.params)} == {jnp.dtype("bfloat16")}
+  assert float(metrics["skipped"]) == 0 and np.isfinite(float(metrics["loss"]))
