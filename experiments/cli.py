@@ -106,4 +106,4 @@ def exit_if_preempted(result: loop.Result) -> None:
   """Exit code 143 (SIGTERM's) after a preemption, so schedulers requeue the same command."""
   if result.preempted:
     logging.warning("Preempted at step %d; re-run the same command to resume.", result.step)
-    sys.exit(143)
+    sys.exit(PREEMPTED_EXIT)

@@ -8,7 +8,6 @@ Writes DIR/results.json, DIR/results.md, DIR/predictions.jsonl and DIR/fewshot.p
 
 from __future__ import annotations
 
-
 from experiments import cli
 from lm.evaluation import evaluate, harness
 

@@ -8,7 +8,6 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-
 from experiments import cli
 from lm.training import finetune
 

@@ -8,7 +8,6 @@ table of every stage's headline figures (DIR/summary.md).
 
 from __future__ import annotations
 
-
 from experiments import cli
 from lm.training import stages
 

@@ -10,7 +10,6 @@ Re-running the same command on the same DIR resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-
 from experiments import cli
 from lm.rl import dpo, train
 

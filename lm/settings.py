@@ -55,8 +55,15 @@ def to_dict(config) -> dict:
 
 def write_json(path: str, payload: dict) -> None:
   """Writes `payload` to `path` atomically: a crash never leaves half a file."""
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
-    json.dump(payload, f, indent=2, sort_keys=True)
+  write_bytes(path, json.dumps(payload, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def write_bytes(path: str, payload: bytes) -> None:
+  """Writes `payload` to `path` atomically (a temporary file renamed over it)."""
+  with open(path + ".tmp", "wb") as f:
+    f.write(payload)
+    f.flush()
+    os.fsync(f.fileno())
   os.replace(path + ".tmp", path)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import json
 import os
 import random
 import re
@@ -133,17 +132,11 @@ def last_logged(workdir: str) -> tuple[str, int]:
 
 
 def _last_step(path: str) -> int:
-  step = 0
-  if os.path.exists(path):
-    with open(path, encoding="utf-8") as f:
-      for line in f:
-        try:
-          row = json.loads(line)
-        except json.JSONDecodeError:
-          continue  # a line cut short by the kill
-        if row.get("split") == "train":
-          step = max(step, int(row["step"]))
-  return step
+  from lm.training import writers  # pylint: disable=g-import-not-at-top
+
+  if not os.path.exists(path):
+    return 0
+  return max((int(r["step"]) for r in writers.read(os.path.dirname(path)) if r.get("split") == "train"), default=0)
 
 
 def writes_in_progress(workdir: str) -> set[str]:

@@ -26,6 +26,7 @@ import time
 
 from absl import app, flags
 
+from lm.training import writers
 from scripts import faults
 
 _OUT = flags.DEFINE_string("out", "runs/soak", "Directory for the runs and the table.")
@@ -49,11 +50,11 @@ class Row:
 
 
 def train_rows(workdir: str) -> list[tuple[int, float]]:
+  """(step, loss) of every train row of the run, or of each pipeline stage in turn."""
   rows = []
   for path in [os.path.join(workdir, "metrics.jsonl")] + sorted(glob.glob(os.path.join(workdir, "*", "metrics.jsonl"))):
     if os.path.exists(path):
-      with open(path, encoding="utf-8") as f:
-        rows += [(r["step"], r["loss"]) for r in map(json.loads, f) if r["split"] == "train"]
+      rows += [(r["step"], r["loss"]) for r in writers.read(os.path.dirname(path)) if r["split"] == "train"]
   return rows
 
 

@@ -178,6 +178,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
       logging.info("Resumed from %s/%d.", mngr.directory, start)
     if run_files is not None:
       run_files.write()
+    writer = writers.MetricsWriter(workdir, resume_step=start)
   except BaseException:
     mngr.close()
     raise
@@ -189,11 +190,6 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   if eval_loss_fn is not None and eval_data is not None:
     eval_step = step_lib.make_eval_step(eval_loss_fn, params_shardings=shardings.params, batch_sharding=batch_sharding,
                                         seed=seed)
-  try:
-    writer = writers.MetricsWriter(workdir, resume_step=start)
-  except BaseException:
-    mngr.close()
-    raise
   to_device = lambda b: jax.make_array_from_process_local_data(batch_sharding, b)
 
   def evaluate(step: int) -> dict[str, float]:

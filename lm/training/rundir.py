@@ -47,19 +47,10 @@ class RunFiles:
       return
     settings.write_json(os.path.join(self.workdir, CONFIG_FILE), self.config)
     if self.tokenizer is not None:
-      write_bytes(os.path.join(self.workdir, TOKENIZER_FILE), self.tokenizer)
+      settings.write_bytes(os.path.join(self.workdir, TOKENIZER_FILE), self.tokenizer)
 
 
 def for_run(workdir: str, config, tokenizer=None) -> RunFiles:
   """The files of a run with `config` (an ml_collections config) and `tokenizer` (a lm.data Tokenizer)."""
   settings.prepare_workdir(workdir)
   return RunFiles(workdir, settings.to_dict(config), None if tokenizer is None else tokenizer.proto)
-
-
-def write_bytes(path: str, payload: bytes) -> None:
-  """Writes `payload` to `path` atomically: a crash never leaves half a file."""
-  with open(path + ".tmp", "wb") as f:
-    f.write(payload)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(path + ".tmp", path)

@@ -24,8 +24,7 @@ def command(data_dir):
 
 
 def train_losses(workdir):
-  rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
-  return [(r["step"], r["loss"]) for r in rows if r["split"] == "train"]
+  return [(r["step"], r["loss"]) for r in writers.read(workdir) if r["split"] == "train"]
 
 
 def test_ten_kills_end_bit_identical_to_an_uninterrupted_run(world_data_dir, tmp_path, jax_cache):
