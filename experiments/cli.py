@@ -11,7 +11,7 @@ from collections.abc import Callable
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from lm import settings
+from lm import distributed, settings
 from lm.data import formats, sources
 from lm.rl import kl
 from lm.training import checkpoint, loop
@@ -37,9 +37,26 @@ def reported():
     sys.exit(f"error: {e}")
 
 
+# Multi-process runs without a scheduler (SLURM and TPU pods are detected): the same command on every
+# machine, each with its own --process_id. Environment equivalents: LM_COORDINATOR_ADDRESS etc.
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-process runs "
+                                   f"without SLURM; or ${distributed.COORDINATOR_ENV}).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, f"Processes in the run (or ${distributed.NUM_PROCESSES_ENV}).")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, f"This process's index, 0-based (or ${distributed.PROCESS_ID_ENV}).")
+
+
 def run(main: Callable[[list[str]], None]) -> None:
-  """`app.run(main)`, with a config override that names no key, or a bad value, reported in one line."""
-  app.run(main, flags_parser=_parse_flags)
+  """`app.run(main)` after joining the distributed runtime (when launched as several processes), with a config
+  override that names no key, or a bad value, reported in one line."""
+
+  def start(argv):
+    try:
+      distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+    except ValueError as e:
+      sys.exit(f"error: {e}")
+    main(argv)
+
+  app.run(start, flags_parser=_parse_flags)
 
 
 def _parse_flags(argv: list[str]) -> list[str]:

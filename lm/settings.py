@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from lm import distributed
+
 T = TypeVar("T")
 
 
@@ -58,8 +60,18 @@ def write_json(path: str, payload: dict) -> None:
   write_bytes(path, json.dumps(payload, indent=2, sort_keys=True).encode("utf-8"))
 
 
+def write_text(path: str, text: str) -> None:
+  write_bytes(path, text.encode("utf-8"))
+
+
 def write_bytes(path: str, payload: bytes) -> None:
-  """Writes `payload` to `path` atomically (a temporary file renamed over it)."""
+  """Writes `payload` to `path` atomically (a temporary file renamed over it).
+
+  Run files are written by process 0 alone (`lm.distributed.is_lead`): in a multi-process run the
+  others return without writing, so no two processes ever write (or race on the temporary of) one file.
+  """
+  if not distributed.is_lead():
+    return
   with open(path + ".tmp", "wb") as f:
     f.write(payload)
     f.flush()

@@ -59,6 +59,9 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data.seq_len = seq_len                 # tokens per packed row
   c.data.batch_size = batch                # global rows per step (split over processes and devices)
   c.data.pack = True                       # pack documents into full rows (segment-masked attention)
+  # Record shards, each its own pipeline of batch_size/shards rows; 0 = one per process. Fix it (to a multiple of
+  # every process count you will use) and the batches, so the loss curve, no longer depend on the process count.
+  c.data.shards = 0
 
   c.tokenizer = ml_collections.ConfigDict()
   c.tokenizer.model_file = ""              # a SentencePiece .model to use instead of training one

@@ -12,9 +12,13 @@ Either way every batch carries `segment_ids` (1, 2, ... per packed example; 0 on
 `positions` (restarting at 0 in each segment), so attention masks can keep examples apart and
 padding has weight 0. Shapes: every sequence feature is `[B, L]` with B the per-process batch.
 
-Sharding is by record: process p of n reads records p, p+n, p+2n, ... of the source, so shards
-are disjoint and together complete. Shuffling is seeded and differs per epoch. The iterator's
-state (`get_state`/`set_state`, saved with orbax by the trainer) resumes exactly.
+Sharding is by record: the source is cut into `shards` record shards (shard k holds records k,
+k+K, k+2K, ...; K defaults to the number of processes), each a pipeline of its own producing B/K rows
+per batch. Process p of n runs the shards p*K/n ... (p+1)*K/n - 1 and concatenates their rows, so the
+global batch (processes' rows in process order) is the same whatever n divides K: with a fixed K, one
+process and many give the same batches, and a run can resume on another number of processes.
+Shuffling is seeded and differs per epoch. The iterator's state (`get_state`/`set_state`, one entry per
+shard, saved with orbax by the trainer) resumes exactly.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class PipelineConfig:
   long_examples: str = "split"    # "split" into seq_len chunks, or "truncate"
   packing_bins: int = 16          # open rows the first-fit packer fills at once (more: less padding)
   drop_remainder: bool = True     # drop a last partial batch (training needs fixed shapes)
+  shards: int = 0                 # record shards K (0: one per process); a multiple of the process count
   worker_threads: int = 4         # grain read threads
   decoder_seq_len: int = 0        # length of the "decoder_*" features of encoder-decoder examples (pad mode)
 
@@ -151,18 +156,32 @@ SEED_KEY = "_seed"  # with `seeded=True`, records carry a per-record, per-epoch 
 def build(source: Sequence[Features], *, config: PipelineConfig, transform: Transform,
           tokenizer=None, text_fields: Sequence[str] = (), process_index: int = 0,
           process_count: int = 1, seeded: bool = False) -> grain.IterDataset:
-  """The pipeline over `source` (random access records); iterate it with `iter(...)`.
+  """This process's pipeline over `source` (random access records); iterate it with `iter(...)`.
 
   `text_fields` are tokenized with `tokenizer` before `transform` sees the record. With
   `seeded=True` the record also carries `record["_seed"]`, an integer drawn from the pipeline
   seed and the record's position in the (repeated) stream: random transforms such as span
   corruption differ every epoch yet resume exactly.
   """
-  if config.batch_size % process_count:
-    raise ValueError(f"Global batch size {config.batch_size} is not divisible by the {process_count} processes.")
-  if len(source) < process_count:
-    raise ValueError(f"The dataset has {len(source)} records, fewer than the {process_count} processes reading it.")
-  ds = grain.MapDataset.source(source)[process_index::process_count]
+  shards = config.shards or process_count
+  if shards % process_count:
+    raise ValueError(f"data.shards={shards} is not a multiple of the {process_count} processes: each process must "
+                     "run the same number of record shards.")
+  if config.batch_size % shards:
+    raise ValueError(f"Global batch size {config.batch_size} is not divisible by the {shards} record shards "
+                     f"(data.shards, or the process count).")
+  if len(source) < shards:
+    raise ValueError(f"The dataset has {len(source)} records, fewer than the {shards} shards reading it "
+                     "(one per process unless data.shards is set).")
+  per_process = shards // process_count
+  owned = range(process_index * per_process, (process_index + 1) * per_process)
+  parts = {k: _shard(source, k, shards, config, transform, tokenizer, text_fields, seeded) for k in owned}
+  return ShardRows(parts, shards)
+
+
+def _shard(source, index: int, shards: int, config: PipelineConfig, transform, tokenizer, text_fields,
+           seeded: bool) -> grain.IterDataset:
+  ds = grain.MapDataset.source(source)[index::shards]
   if config.shuffle:
     ds = ds.shuffle(seed=config.seed)
   if config.num_epochs != 1:
@@ -177,7 +196,57 @@ def build(source: Sequence[Features], *, config: PipelineConfig, transform: Tran
     it = _pack(it, config)
   else:
     it = it.map(lambda ex: _pad_row(ex, config.seq_len, config.decoder_seq_len))
-  return it.batch(config.batch_size // process_count, drop_remainder=config.drop_remainder)
+  return it.batch(config.batch_size // shards, drop_remainder=config.drop_remainder)
+
+
+class ShardRows(grain.IterDataset):
+  """The batches of several record shards, row-concatenated in shard order (this process's rows)."""
+
+  def __init__(self, parts: dict[int, grain.IterDataset], shards: int):
+    super().__init__(list(parts.values()))
+    self._indices, self.shards = list(parts), shards
+
+  def __iter__(self) -> "_ShardRowsIterator":
+    return _ShardRowsIterator([iter(p) for p in self._parents], self._indices, self.shards)
+
+
+class _ShardRowsIterator(grain.DatasetIterator):
+  """Concatenates one batch of each shard. A finite stream (evaluation) goes on while any shard has data;
+  a shard that ran out contributes no rows (the trainer pads the batch to its fixed size)."""
+
+  def __init__(self, parents, indices: list[int], shards: int):
+    super().__init__(parents)
+    self._indices, self._shards = indices, shards
+
+  def __next__(self) -> Features:
+    batches = []
+    for parent in self._parents:
+      try:
+        batches.append(next(parent))
+      except StopIteration:
+        continue
+    if not batches:
+      raise StopIteration
+    if len(batches) == 1:
+      return batches[0]
+    return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+
+  def get_state(self) -> dict[str, Any]:
+    return {"shards": self._shards, "positions": {str(k): p.get_state() for k, p in zip(self._indices, self._parents)}}
+
+  def set_state(self, state: dict[str, Any]) -> None:
+    if not isinstance(state, dict) or "positions" not in state:
+      raise ValueError("The checkpoint's data-iterator state predates record shards (lm.data.pipeline); it cannot "
+                       "be resumed by this version. Use a fresh --workdir.")
+    if state["shards"] != self._shards:
+      raise ValueError(f"The checkpoint's data was read as {state['shards']} record shards, this run reads "
+                       f"{self._shards} (data.shards, default the process count). Resume with "
+                       f"--config.data.shards={state['shards']} (a multiple of the process count).")
+    missing = [k for k in self._indices if str(k) not in state["positions"]]
+    if missing:
+      raise ValueError(f"The checkpoint's data-iterator state has no position for record shards {missing}.")
+    for k, parent in zip(self._indices, self._parents):
+      parent.set_state(state["positions"][str(k)])
 
 
 def _pack(it: grain.IterDataset, config: PipelineConfig) -> grain.IterDataset:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
+from lm import distributed
 from lm.data import builders, catalog, schemas, world
 
 
@@ -72,11 +73,18 @@ def builder(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
 
 
 def prepare(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
-  """Builds the dataset if it is not cached yet; returns its builder."""
+  """Builds the dataset if it is not cached yet; returns its builder.
+
+  Under a lock in `data_dir`: the processes of a run, or the runs of a sweep, sharing the directory
+  build each dataset once; the others wait and read it.
+  """
   os.makedirs(spec.data_dir, exist_ok=True)
   b = builder(spec)
   if not b.is_prepared():
-    b.download_and_prepare(file_format="array_record")
+    with distributed.file_lock(os.path.join(spec.data_dir, ".prepare.lock")):
+      b = builder(spec)  # another process may have prepared it while this one waited
+      if not b.is_prepared():
+        b.download_and_prepare(file_format="array_record")
   return b
 
 

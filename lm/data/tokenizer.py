@@ -31,6 +31,8 @@ from collections.abc import Iterable, Sequence
 
 import sentencepiece as spm
 
+from lm import distributed
+
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 MASK, CLS, SEP = "[MASK]", "[CLS]", "[SEP]"
 
@@ -150,11 +152,13 @@ def cached(key: dict, make_texts, cache_dir: str, **train_kwargs) -> Tokenizer:
   path = os.path.join(directory, "spm.model")
   if os.path.isfile(path):
     return Tokenizer.from_file(path)
-  tokenizer = train(make_texts(), **train_kwargs)
-  os.makedirs(directory, exist_ok=True)
-  with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as f:
-    f.write(tokenizer._proto)  # pylint: disable=protected-access
-  os.replace(f.name, path)
-  with open(os.path.join(directory, "spec.json"), "w") as f:
-    f.write(spec)
+  with distributed.file_lock(directory + ".lock"):  # one trainer among the processes and runs sharing the cache
+    if not os.path.isfile(path):
+      tokenizer = train(make_texts(), **train_kwargs)
+      os.makedirs(directory, exist_ok=True)
+      with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as f:
+        f.write(tokenizer._proto)  # pylint: disable=protected-access
+      os.replace(f.name, path)
+      with open(os.path.join(directory, "spec.json"), "w") as f:
+        f.write(spec)
   return Tokenizer.from_file(path)

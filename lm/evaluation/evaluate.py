@@ -56,11 +56,9 @@ def run(config, workdir: str) -> dict:
                        for t, by_k in results.items()}}
   settings.write_json(os.path.join(workdir, RESULTS_FILE), summary)
   text = harness.table(results)
-  with open(os.path.join(workdir, TABLE_FILE), "w", encoding="utf-8") as f:
-    f.write(text + "\n")
-  with open(os.path.join(workdir, PREDICTIONS_FILE), "w", encoding="utf-8") as f:
-    for record in records:
-      f.write(json.dumps(record, ensure_ascii=False) + "\n")
+  settings.write_text(os.path.join(workdir, TABLE_FILE), text + "\n")
+  settings.write_text(os.path.join(workdir, PREDICTIONS_FILE),
+                      "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
   curves, chance = {}, {}
   for t, by_k in results.items():  # multiple-choice accuracy where there is one, else exact match
     first = next(iter(by_k.values()))

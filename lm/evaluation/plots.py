@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display on training machines
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from lm import distributed  # pylint: disable=wrong-import-position
+
 
 def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, float]]], *, title: str, xlabel: str,
                     ylabel: str, chance: float | None = None, log_x: bool = True, sort: bool = True) -> None:
@@ -32,7 +34,8 @@ def _save(fig, ax, path: str, legend_size: str = "medium") -> None:
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=legend_size)
   fig.tight_layout()
-  fig.savefig(path)
+  if distributed.is_lead():  # one writer per run
+    fig.savefig(path)
   plt.close(fig)
 
 
@@ -68,5 +71,6 @@ def trajectories(path: str, panels: Sequence[tuple[str, Mapping[str, Sequence[tu
     ax.legend(fontsize="small")
   fig.suptitle(title)
   fig.tight_layout()
-  fig.savefig(path)
+  if distributed.is_lead():  # one writer per run
+    fig.savefig(path)
   plt.close(fig)

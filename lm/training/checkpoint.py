@@ -19,10 +19,11 @@ import shutil
 import time
 from typing import Any
 
-import grain
 import jax
 import orbax.checkpoint as ocp
 from absl import logging
+
+from lm.training import iterator_state
 
 
 class IncompatibleCheckpointError(ValueError):
@@ -60,14 +61,14 @@ def manager(directory: str, *, keep: int = 3, async_save: bool = True) -> ocp.Ch
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=async_save,
                                          create=True, cleanup_tmp_directories=True)
   # Handlers named up front so metadata can be read before anything was saved in this process.
-  handlers = {"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()}
+  handlers = {"state": ocp.StandardCheckpointHandler(), "data": iterator_state.Handler()}
   return ocp.CheckpointManager(os.path.abspath(directory), options=options, item_handlers=handlers)
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state: Any, data_iterator=None, *, force: bool = False) -> bool:
   items = {"state": ocp.args.StandardSave(state)}
   if data_iterator is not None:
-    items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
+    items["data"] = iterator_state.Save(data_iterator)
   return mngr.save(step, args=ocp.args.Composite(**items), force=force)
 
 
@@ -104,7 +105,7 @@ def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: Any, data_it
     check_compatible(state_metadata, abstract_state, where)
   items = {"state": ocp.args.StandardRestore(abstract_state)}
   if data_iterator is not None:
-    items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
+    items["data"] = iterator_state.Restore(data_iterator)
   restored = mngr.restore(step, args=ocp.args.Composite(**items))
   return restored["state"]
 

@@ -15,7 +15,7 @@ import time
 
 from absl import logging
 
-from lm import settings
+from lm import distributed, settings
 from lm.data import corpus, sources
 from lm.training import adapt, loop, optimizers, pretrain, rundir, sharding, tasks, transfer, writers
 
@@ -40,6 +40,8 @@ class Result:
 
 
 def write_samples(workdir: str, step: int, split: str, examples: list[dict]) -> None:
+  if not distributed.is_lead():  # one writer per run
+    return
   with open(os.path.join(workdir, SAMPLES_FILE), "a", encoding="utf-8") as f:
     for example in examples:
       f.write(json.dumps({"step": step, "split": split, **example}, ensure_ascii=False) + "\n")

@@ -2,7 +2,10 @@
 
 - Resumes automatically from the latest checkpoint in `workdir/checkpoints` (train state and
   data-iterator position), so re-running a command continues it and reaches the same losses.
-- SIGTERM (preemption) saves a checkpoint at the current step and returns `preempted=True`.
+- SIGTERM (preemption) saves a checkpoint at the current step and returns `preempted=True`. With several
+  processes, JAX's preemption service (which then owns SIGTERM) has them agree on one step to save.
+- Evaluation runs until every process ran out of validation batches: one that ran out early feeds
+  all-padding batches (weight 0), so collective steps never wait on a process that stopped.
 - Checkpoints are written asynchronously while the next step runs; that step does not complete before
   the write is committed, so a crash (even `kill -9` mid-write) repeats at most `checkpoint_every` steps.
 - Metrics go to `metrics.jsonl` and TensorBoard; a progress bar shows loss, tokens/s and ETA.
@@ -26,7 +29,9 @@ import numpy as np
 import optax
 import tqdm
 from absl import logging
+from jax.experimental import multihost_utils
 
+from lm import distributed
 from lm.training import checkpoint, rundir, sharding, state as state_lib, step as step_lib, writers
 
 
@@ -121,13 +126,22 @@ def pad_batch(batch: dict[str, np.ndarray], rows: int) -> dict[str, np.ndarray]:
 
 
 class _Preemption:
-  """Turns SIGTERM into a flag the loop checks between steps."""
+  """Turns SIGTERM into a decision the loop takes after each step: stop (and save) here?
+
+  One process: our own SIGTERM handler sets a flag. Several: JAX's preemption service owns SIGTERM;
+  when any process receives it, all of them agree on the same step (`reached_preemption_sync_point`,
+  which every process must call after every step) so they save one checkpoint together.
+  """
 
   def __init__(self):
     self.requested = False
     self._previous = None
+    self._shared = False
 
   def __enter__(self):
+    self._shared = jax.process_count() > 1
+    if self._shared:
+      return self
     try:
       self._previous = signal.signal(signal.SIGTERM, self._handle)
     except ValueError:  # not the main thread (e.g. inside a notebook worker): no preemption support
@@ -137,6 +151,11 @@ class _Preemption:
   def _handle(self, signum, frame):
     del signum, frame
     self.requested = True
+
+  def stop_at(self, step: int) -> bool:
+    if self._shared:
+      self.requested = self.requested or multihost_utils.reached_preemption_sync_point(step)
+    return self.requested
 
   def __exit__(self, *exc):
     if self._previous is not None:
@@ -194,10 +213,19 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
 
   def evaluate(step: int) -> dict[str, float]:
     results = []
-    for i, batch in enumerate(eval_data() if eval_step is not None else ()):
-      if config.eval_batches and i >= config.eval_batches:
+    batches = iter(eval_data() if eval_step is not None else ())
+    rows = global_batch_rows // jax.process_count()
+    template = None
+    while not (config.eval_batches and len(results) >= config.eval_batches):
+      batch = next(batches, None)
+      if not distributed.any_process(batch is not None):  # every process agrees: nobody has data left
         break
-      batch = pad_batch(batch, global_batch_rows // jax.process_count())
+      if batch is None:  # this process's shards ran out first: a batch of padding (weight 0)
+        if template is None:
+          raise ValueError(f"Process {jax.process_index()} has no validation batch at all; use fewer processes or "
+                           "data.shards, or a larger validation split.")
+        batch = {k: np.zeros_like(v) for k, v in template.items()}
+      template = batch = pad_batch(batch, rows)
       results.append(eval_step(state.params, to_device(batch)))
     metrics = aggregate(results)
     if on_eval is not None:
@@ -251,7 +279,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           with checkpoint.writing(mngr, step):
             saving = checkpoint.save(mngr, step, state, train_iter)
           saved = step
-        if preemption.requested:
+        if preemption.stop_at(step):
           logging.warning("SIGTERM at step %d: %s and stopping.", step,
                           "checkpoint saved" if saved == step else "saving a checkpoint")
           if saved != step:  # a second save of the same step would be refused by orbax

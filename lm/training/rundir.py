@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import jax
-
 from lm import settings
 
 CONFIG_FILE = "config.json"
@@ -43,8 +41,6 @@ class RunFiles:
           "the run started with, or use a fresh --workdir. Nothing in the run directory was changed.")
 
   def write(self) -> None:
-    if jax.process_index() != 0:  # one writer per run: other processes would race on the same .tmp names
-      return
     settings.write_json(os.path.join(self.workdir, CONFIG_FILE), self.config)
     if self.tokenizer is not None:
       settings.write_bytes(os.path.join(self.workdir, TOKENIZER_FILE), self.tokenizer)

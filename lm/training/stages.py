@@ -104,8 +104,7 @@ def run(config, workdir: str) -> dict[str, dict]:
     settings.write_json(done, summary[name])
     settings.write_json(os.path.join(workdir, SUMMARY_FILE), summary)
   table = summary_table({n: summary[n] for n in names if n in summary})
-  with open(os.path.join(workdir, TABLE_FILE), "w", encoding="utf-8") as f:
-    f.write(table + "\n")
+  settings.write_text(os.path.join(workdir, TABLE_FILE), table + "\n")
   print(table)
   return summary
 

@@ -2,7 +2,8 @@
 
 Every line has `step` and `split` ("train", "eval", ...) plus the metric names. On resume, lines
 from beyond the restored step (written after the last checkpoint by the interrupted run) are
-dropped, so the file reads as if the run had never stopped.
+dropped, so the file reads as if the run had never stopped. In a multi-process run only process 0
+writes (the others' writers do nothing): one row per logged step.
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ from collections.abc import Mapping
 
 import tensorboardX
 
+from lm import distributed
+
 
 class MetricsWriter:
 
   def __init__(self, workdir: str, resume_step: int = 0, tensorboard: bool = True):
     self.path = os.path.join(workdir, "metrics.jsonl")
+    self._file = self._tb = None
+    if not distributed.is_lead():
+      return
     self._truncate_after(resume_step)
     self._file = open(self.path, "a", encoding="utf-8")
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=resume_step or None) \
@@ -39,6 +45,8 @@ class MetricsWriter:
     os.replace(tmp, self.path)
 
   def write(self, step: int, split: str, metrics: Mapping[str, float]) -> None:
+    if self._file is None:
+      return
     row = {"step": int(step), "split": split}
     for key, value in metrics.items():
       value = float(value)
@@ -49,7 +57,8 @@ class MetricsWriter:
     self._file.flush()
 
   def close(self) -> None:
-    self._file.close()
+    if self._file is not None:
+      self._file.close()
     if self._tb is not None:
       self._tb.close()
 

@@ -1,6 +1,7 @@
 """The grain pipeline: packing, padding, determinism, resumption and per-process shards."""
 
 import collections
+import dataclasses
 
 import numpy as np
 import pytest
@@ -126,10 +127,47 @@ def test_scalar_features_pass_through_padding():
 
 
 def test_errors_are_clear():
-  with pytest.raises(ValueError, match="not divisible by the 3 processes"):
+  with pytest.raises(ValueError, match="not divisible by the 3 record shards"):
     config = pipeline.PipelineConfig(seq_len=8, batch_size=4)
     pipeline.build(RECORDS, config=config, transform=causal, process_count=3)
+  with pytest.raises(ValueError, match="data.shards=2 is not a multiple of the 4 processes"):
+    config = pipeline.PipelineConfig(seq_len=8, batch_size=4, shards=2)
+    pipeline.build(RECORDS, config=config, transform=causal, process_count=4)
   with pytest.raises(ValueError, match="different lengths"):
     bad = lambda r: {"inputs": np.zeros(3, np.int32), "targets": np.zeros(2, np.int32)}
     config = pipeline.PipelineConfig(seq_len=8, batch_size=1)
     next(iter(pipeline.build(RECORDS, config=config, transform=bad)))
+
+
+def test_fixed_shards_give_the_same_global_batches_on_any_process_count():
+  """With data.shards fixed, n processes' rows (in process order) are one process's batch, and a state saved by
+  n processes resumes on m (positions are per shard)."""
+  config = pipeline.PipelineConfig(seq_len=16, batch_size=8, shards=4, worker_threads=1)
+
+  def global_batches(count, steps=5, states=None):
+    its = [iter(pipeline.build(RECORDS, config=config, transform=causal, process_index=p, process_count=count))
+           for p in range(count)]
+    if states is not None:
+      merged = {"shards": 4, "positions": {k: v for s in states for k, v in s["positions"].items()}}
+      for it in its:
+        it.set_state(merged)
+    batches = []
+    for _ in range(steps):
+      parts = [next(it) for it in its]
+      batches.append({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+    return batches, [it.get_state() for it in its]
+
+  one, one_states = global_batches(1)
+  for count in (2, 4):
+    many, _ = global_batches(count)
+    for a, b in zip(one, many):
+      for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+  # Resume after 5 batches on 2 processes what 1 process saved: the next batches are the uninterrupted ones.
+  ten, _ = global_batches(1, steps=10)
+  resumed, _ = global_batches(2, steps=5, states=one_states)
+  for a, b in zip(ten[5:], resumed):
+    np.testing.assert_array_equal(a["inputs"], b["inputs"])
+  with pytest.raises(ValueError, match="read as 4 record shards, this run reads 2"):
+    it = iter(pipeline.build(RECORDS, config=dataclasses.replace(config, shards=2), transform=causal))
+    it.set_state(one_states[0])

@@ -1,0 +1,118 @@
+"""Many processes, one run: starting JAX's distributed runtime, and the rules every stage follows.
+
+- `initialize()` joins the processes of a run into one JAX runtime (every process then sees the
+  global device list) when the run was launched as several tasks: by SLURM (`srun -n N`, several
+  tasks in the step), by explicit settings (`--coordinator_address/--num_processes/--process_id` or
+  `LM_COORDINATOR_ADDRESS/LM_NUM_PROCESSES/LM_PROCESS_ID`, for machines without a scheduler), or on
+  request (`LM_DISTRIBUTED=1`: JAX detects the cluster itself, as on Cloud TPU pod slices). Launched
+  as one process, it does nothing and everything runs as before.
+- Process 0 alone writes run files (`is_lead()`): config, metrics, TensorBoard, results, samples,
+  plots, the tokenizer. Checkpoints are written collectively by orbax. Shared caches (prepared data,
+  trained tokenizers) are filled under a file lock (`file_lock`), which also keeps concurrent runs of
+  a sweep from building the same dataset twice.
+- Collective steps must see the same number of batches on every process: `any_process(flag)` lets
+  processes agree whether anyone still has data; host values that must match are gathered with
+  `gather` (numpy on every process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+
+import jax
+import numpy as np
+from absl import logging
+from jax.experimental import multihost_utils
+
+COORDINATOR_ENV = "LM_COORDINATOR_ADDRESS"   # host:port of process 0
+NUM_PROCESSES_ENV = "LM_NUM_PROCESSES"
+PROCESS_ID_ENV = "LM_PROCESS_ID"
+AUTO_ENV = "LM_DISTRIBUTED"                  # "1": let JAX detect the cluster (TPU pods, Kubernetes, MPI)
+
+
+def slurm_tasks() -> int:
+  """Tasks in the current SLURM job step (1 outside SLURM or in a batch script's own shell)."""
+  if "SLURM_STEP_ID" not in os.environ and "SLURM_STEPID" not in os.environ:
+    return 1
+  return int(os.environ.get("SLURM_STEP_NUM_TASKS", os.environ.get("SLURM_NTASKS", "1")))
+
+
+def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
+               process_id: int | None = None) -> bool:
+  """Starts the distributed runtime if this process is one of several; returns whether it did.
+
+  Explicit arguments win over the environment variables above; under SLURM the tasks of the job
+  step are found by JAX itself. Must run before anything touches a device.
+  """
+  if jax.distributed.is_initialized():
+    return True
+  coordinator_address = coordinator_address or os.environ.get(COORDINATOR_ENV) or None
+  if num_processes is None and os.environ.get(NUM_PROCESSES_ENV):
+    num_processes = int(os.environ[NUM_PROCESSES_ENV])
+  if process_id is None and os.environ.get(PROCESS_ID_ENV):
+    process_id = int(os.environ[PROCESS_ID_ENV])
+  explicit = (coordinator_address, num_processes, process_id)
+  if any(v is not None for v in explicit):
+    if any(v is None for v in explicit):
+      raise ValueError("Explicit multi-process settings need all three of coordinator_address, num_processes and "
+                       f"process_id (flags or {COORDINATOR_ENV}/{NUM_PROCESSES_ENV}/{PROCESS_ID_ENV}); got "
+                       f"coordinator_address={coordinator_address}, num_processes={num_processes}, "
+                       f"process_id={process_id}.")
+    if not 0 <= process_id < num_processes:
+      raise ValueError(f"process_id={process_id} must lie in [0, num_processes={num_processes}).")
+    if num_processes == 1:
+      return False
+    how = f"explicit settings ({coordinator_address})"
+    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  elif slurm_tasks() > 1:
+    how = f"SLURM job {os.environ.get('SLURM_JOB_ID')} step {os.environ.get('SLURM_STEP_ID')}"
+    jax.distributed.initialize()
+  elif os.environ.get(AUTO_ENV, "") not in ("", "0"):
+    how = "cluster detection"
+    jax.distributed.initialize()
+  else:
+    return False
+  logging.info("Distributed runtime via %s: process %d of %d, %d local / %d global devices.", how,
+               jax.process_index(), jax.process_count(), jax.local_device_count(), jax.device_count())
+  return True
+
+
+def is_lead() -> bool:
+  """Whether this process writes the run's files (process 0; the only process when there is one)."""
+  return jax.process_index() == 0
+
+
+def any_process(flag: bool) -> bool:
+  """True on every process if `flag` is true on any one (a collective: every process must call it)."""
+  if jax.process_count() == 1:
+    return bool(flag)
+  return bool(np.any(multihost_utils.process_allgather(np.asarray(bool(flag)))))
+
+
+def gather(values: np.ndarray) -> np.ndarray:
+  """Every process's `values` stacked on a new leading axis (process order), on every process."""
+  values = np.asarray(values)
+  if jax.process_count() == 1:
+    return values[None]
+  return np.asarray(multihost_utils.process_allgather(values))
+
+
+def sync(name: str) -> None:
+  """Waits until every process reached this point (e.g. after process 0 wrote something others read)."""
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(name)
+
+
+@contextlib.contextmanager
+def file_lock(path: str) -> Iterator[None]:
+  """An exclusive lock on `path` (created if missing) across processes and jobs sharing the filesystem."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path, "a", encoding="utf-8") as f:
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(f.fileno(), fcntl.LOCK_UN)
