@@ -21,6 +21,7 @@ INSTALL_REQUIRES = [
     "sacrebleu>=2.4",
     "matplotlib>=3.8",
     "tqdm>=4.66",
+    "submitit>=1.5",              # sweeps on SLURM: job arrays, requeue on preemption (experiments/sweep.py)
 ]
 
 EXTRAS_REQUIRE = {
