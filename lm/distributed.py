@@ -81,8 +81,12 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
 
 
 def is_lead() -> bool:
-  """Whether this process writes the run's files (process 0; the only process when there is one)."""
-  return jax.process_index() == 0
+  """Whether this process writes the run's files (process 0; the only process when there is one).
+
+  Asks JAX only once the distributed runtime is up: a single process (a sweep driver on a login node)
+  must not start a device backend just to learn that it is alone.
+  """
+  return not jax.distributed.is_initialized() or jax.process_index() == 0
 
 
 def any_process(flag: bool) -> bool:
