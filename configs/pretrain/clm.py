@@ -100,3 +100,13 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.mesh.fsdp = 1                          # fully sharded data parallelism (parameters split too)
   c.mesh.tensor = 1                        # tensor parallelism inside layers
   return c
+
+
+def get_sweep(preset: str = "tiny") -> list[dict]:
+  """`python -m experiments.sweep --config=configs/pretrain/clm.py:<preset> --workdir=DIR`: learning rate x seed.
+
+  Dotted keys as `--config.a.b=v` takes them; `--grid=...` on the command line multiplies these points.
+  """
+  _, _, _, lr, _ = RUNS[preset]
+  return [{"optimizer.learning_rate": lr * f, "seed": seed} for f in (0.5, 1.0, 2.0) for seed in (0, 1)]
+

@@ -74,3 +74,21 @@ def trajectories(path: str, panels: Sequence[tuple[str, Mapping[str, Sequence[tu
   if distributed.is_lead():  # one writer per run
     fig.savefig(path)
   plt.close(fig)
+
+
+def categorical_panels(path: str, panels: Sequence[tuple[str, Sequence[str], Mapping[str, Mapping[str, float]]]], *,
+                       title: str, ylabel: str) -> None:
+  """One panel per `(xlabel, categories, {label: {category: y}})`: y at each category, one line per label."""
+  fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), dpi=120, squeeze=False)
+  for ax, (xlabel, categories, curves) in zip(axes[0], panels):
+    for label, values in curves.items():
+      xs = [c for c in categories if c in values]
+      ax.plot(xs, [values[c] for c in xs], marker="o", label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+  fig.suptitle(title)
+  fig.tight_layout()
+  if distributed.is_lead():
+    fig.savefig(path)
+  plt.close(fig)

@@ -2,7 +2,7 @@
 
 A config module may define `get_sweep(preset) -> list[dict]` beside `get_config(preset)`; the command
 line may add a grid (`--grid=optimizer.learning_rate=1e-3,3e-3 --grid=seed=0,1`, the product). Both
-together give every config point combined with every grid point.
+together give every config point combined with every grid point; a key both set is swept by the grid.
 """
 
 from __future__ import annotations
@@ -95,8 +95,19 @@ def check_keys(points: Sequence[Mapping[str, str]], config) -> None:
 
 
 def points(config_spec: str, grid: Sequence[str]) -> list[Point]:
-  """The sweep: the config's points times the grid's, each named by its overrides."""
-  combined = [{**a, **b} for a in config_sweep(config_spec) for b in parse_grid(grid)]
+  """The sweep: the config's points times the grid's, each named by its overrides.
+
+  A key the grid sweeps is the grid's alone: the config's points lose it (duplicates merge), so
+  `--grid=seed=0,1,2` on a learning-rate x seed sweep gives learning rates x 3 seeds.
+  """
+  grid_points = parse_grid(grid)
+  grid_keys = {k for p in grid_points for k in p}
+  base = []
+  for p in config_sweep(config_spec):
+    kept = {k: v for k, v in p.items() if k not in grid_keys}
+    if kept not in base:
+      base.append(kept)
+  combined = [{**a, **b} for a in base for b in grid_points]
   check_keys(combined, settings.load_config(config_spec))
   names = [name_of(p, combined) for p in combined]
   if len(set(names)) != len(names):

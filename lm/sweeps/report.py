@@ -88,21 +88,18 @@ def _number(text: str) -> float | None:
 
 
 def plot(path: str, rows: Sequence[dict], metric: str) -> None:
-  """One panel per swept key: the metric against its values, one line per setting of the other keys."""
+  """One panel per swept key: the metric at each of its values, one line per setting of the other keys."""
   keys = swept(rows)
   panels = []
   for key in keys:
     others = [k for k in keys if k != key]
-    curves: dict[str, list[tuple[float, float]]] = {}
-    numeric = all(_number(r["overrides"].get(key, "")) is not None for r in rows)
-    order = sorted({r["overrides"].get(key, "") for r in rows}, key=lambda v: (_number(v) or 0.0, v))
+    values = sorted({r["overrides"].get(key, "") for r in rows}, key=lambda v: (_number(v) is None, _number(v) or 0, v))
+    curves: dict[str, dict[str, float]] = {}
     for r in rows:
       y = _value(r, metric)
-      if y is None:
-        continue
-      label = ",".join(f"{k.rsplit('.', 1)[-1]}={r['overrides'].get(k, '')}" for k in others) or metric
-      x = _number(r["overrides"][key]) if numeric else float(order.index(r["overrides"].get(key, "")))
-      curves.setdefault(label, []).append((x, y))
-    panels.append((f"{metric} vs {key}", {k: sorted(v) for k, v in curves.items()}, None))
+      if y is not None:
+        label = ",".join(f"{k.rsplit('.', 1)[-1]}={r['overrides'].get(k, '')}" for k in others) or metric
+        curves.setdefault(label, {})[r["overrides"].get(key, "")] = y
+    panels.append((key, values, curves))
   if panels:
-    plots.trajectories(path, panels, title="sweep", xlabel="swept value")
+    plots.categorical_panels(path, panels, title=f"sweep: {metric}", ylabel=metric)

@@ -1,0 +1,89 @@
+"""Sweeps: points from get_sweep and --grid, a real SLURM job array, and re-runs that only redo what is unfinished."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lm import settings
+from lm.sweeps import launch, points
+from lm.training import writers
+from scripts import faults
+from tests.distributed.conftest import REPO, SCALE
+
+CLM = os.path.join(REPO, "configs/pretrain/clm.py:tiny")
+
+
+def test_points_from_get_sweep_and_the_grid():
+  from_config = points.points(CLM, [])
+  assert len(from_config) == 6 and from_config[0].overrides == {"optimizer.learning_rate": "0.0015", "seed": "0"}
+  grid = points.points(CLM, ["optimizer.learning_rate=1e-3,3e-3", "seed=0,1", "train.steps=50"])
+  assert len(grid) == 4  # the grid sweeps both of the config's keys: its 2 x 2 points replace the config's
+  assert grid[0].name == "learning_rate=1e-3,seed=0"  # train.steps has one value: not part of the name
+  seeds = points.points(CLM, ["seed=0,1,2"])
+  assert len(seeds) == 3 * 3 and seeds[-1].name == "learning_rate=0.006,seed=2"  # the config's 3 rates x 3 seeds
+  assert grid[0].flags() == ["--config.optimizer.learning_rate=1e-3", "--config.seed=0", "--config.train.steps=50"]
+  assert points.stage_of(CLM) == "experiments.pretrain"
+  assert points.stage_of(os.path.join(REPO, "configs/rlhf/reward.py:tiny")) == "experiments.train_reward"
+  assert points.stage_of(os.path.join(REPO, "configs/rlhf/ppo.py:tiny")) == "experiments.rlhf"
+  with pytest.raises(settings.ConfigError, match="optimizer has no key 'learning_rte'"):
+    points.points(CLM, ["optimizer.learning_rte=1e-3"])
+  with pytest.raises(settings.ConfigError, match="expected key=value1,value2"):
+    points.parse_grid(["seed"])
+
+
+def sweep_command(workdir: str, data_dir: str) -> list[str]:
+  fixed = {"train.steps": 40, "train.checkpoint_every": 10, "train.log_every": 1, "train.eval_every": 20,
+           "train.eval_batches": 2, "train.progress_bar": False, "data.data_dir": data_dir, "data.world.scale": SCALE,
+           "data.batch_size": 8, "data.seq_len": 64, "mesh.data": 1,
+           **{f"model.{k}": v for k, v in dict(faults.TINY_MODEL, max_len=64).items()}}
+  return [sys.executable, "-m", "experiments.sweep", f"--config={CLM}", f"--workdir={workdir}", "--executor=slurm",
+          "--grid=optimizer.learning_rate=1e-3,3e-3", "--grid=seed=0,1", *(f"--grid={k}={v}" for k, v in fixed.items())]
+
+
+@pytest.mark.xdist_group("cluster")
+def test_a_sweep_as_a_slurm_job_array_resumes_what_was_killed(slurm, cluster_dirs, tmp_path):
+  del slurm
+  workdir = str(tmp_path / "sweep")
+  env = faults.environment(1, cache_dir=cluster_dirs["jax_cache"])
+  victim = os.path.join(workdir, "learning_rate=3e-3,seed=1")
+  sweep = subprocess.Popen(sweep_command(workdir, cluster_dirs["data"]), cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+  deadline = time.monotonic() + 600
+  while faults.last_logged_step(victim) < 15:  # a checkpoint at step 10 exists, the run goes on
+    assert sweep.poll() is None, sweep.stdout.read()[-3000:]
+    assert time.monotonic() < deadline, "the point logged no steps in time"
+    time.sleep(0.2)
+  pid = subprocess.run(["pgrep", "-f", f"experiments.pretrain .*--workdir={victim}"], capture_output=True,
+                       text=True).stdout.split()
+  assert pid, "the point's process was not found"
+  os.kill(int(pid[0]), signal.SIGKILL)
+  out, _ = sweep.communicate(timeout=600)
+  assert sweep.returncode == 1 and "1 point(s) did not finish: learning_rate=3e-3,seed=1" in out, out[-3000:]
+  table = open(os.path.join(workdir, "sweep.md"), encoding="utf-8").read()
+  assert table.count("| finished |") == 3 and "| failed |" in table, table
+  before = {p.name: launch.read_state(workdir, p) for p in points.points(CLM, ["optimizer.learning_rate=1e-3,3e-3",
+                                                                            "seed=0,1"])}
+
+  again = subprocess.run(sweep_command(workdir, cluster_dirs["data"]), cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=600)
+  assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+  assert "3 finished, 0 still running, 1 to run" in again.stdout
+  for name, state in before.items():
+    now = launch.read_state(workdir, points.Point(name, {}))
+    assert now["state"] == "finished"
+    if name == "learning_rate=3e-3,seed=1":
+      assert now["attempts"] == 2 and now["job"] != state["job"]
+    else:
+      assert now == state  # finished points were not run again
+  assert "Resumed from" in open(os.path.join(victim, "run.log"), encoding="utf-8").read()
+  steps = [r["step"] for r in writers.read(victim) if r["split"] == "train"]
+  assert steps == list(range(1, 41))
+  table = open(os.path.join(workdir, "sweep.md"), encoding="utf-8").read()
+  assert table.count("| finished") == 4 and "finished (2 attempts)" in table, table
+  assert os.path.isfile(os.path.join(workdir, "sweep.png"))
+  rows = settings.load_json(os.path.join(workdir, "sweep.json"))["points"]
+  assert all(r["eval"]["loss"] < 8.0 for r in rows), rows  # every point learned (8.3 at the start)
