@@ -6,6 +6,7 @@ Every parameter carries logical axis names; `lm.training.sharding` maps them to 
 
 from __future__ import annotations
 
+import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -13,9 +14,24 @@ import jax.numpy as jnp
 from lm.models.config import ModelConfig
 
 
+@flax.struct.dataclass
+class _Partitioned(nn.LogicallyPartitioned):
+  """A logically partitioned parameter whose flattened draft is not constrained.
+
+  `nn.DenseGeneral` draws a multi-axis kernel flat ([embed, heads * head_dim]), unboxes it and reshapes it
+  into the box. Under active axis rules (the train step's, `lm.training.sharding.activation_rules`) that
+  unbox would constrain the rank-2 draft with the kernel's three axis names and fail; only a value of the
+  named rank is constrained.
+  """
+
+  def unbox(self, apply_constraint: bool = True):
+    return super().unbox(apply_constraint and jnp.ndim(self.value) == len(self.names))
+
+
 def init(config: ModelConfig, *axes: str, scale: float = 1.0):
   """A normal initializer with logical axis names `axes` attached (for sharding)."""
-  return nn.with_logical_partitioning(nn.initializers.normal(config.init_std * scale), axes)
+  base = nn.initializers.normal(config.init_std * scale)
+  return lambda rng, shape, dtype=jnp.float32: _Partitioned(base(rng, shape, dtype), axes)
 
 
 class Norm(nn.Module):

@@ -7,6 +7,7 @@ Parallelism is chosen by the mesh sizes in the config; the model code never chan
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import flax.linen as nn
@@ -69,6 +70,18 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 
 def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
+
+
+@contextlib.contextmanager
+def activation_rules(mesh: Mesh):
+  """Inside a traced function: the model's `nn.with_logical_constraint` annotations take effect.
+
+  They are no-ops unless logical-axis rules and a mesh are both active while tracing; the train and
+  eval steps trace their bodies inside this context, so activations are constrained on `mesh`
+  (for example the residual stream split on `data` x `fsdp` between blocks).
+  """
+  with nn.logical_axis_rules(LOGICAL_RULES), jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+    yield
 
 
 def logical_shardings(abstract_tree, mesh: Mesh):

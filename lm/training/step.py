@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lm.training import sharding
 from lm.training.state import TrainState
 
 Metrics = dict[str, jax.Array]
@@ -48,6 +49,10 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
   def step(state: TrainState, batch: dict) -> tuple[TrainState, Metrics]:
+    with sharding.activation_rules(batch_sharding.mesh):
+      return traced(state, batch)
+
+  def traced(state: TrainState, batch: dict) -> tuple[TrainState, Metrics]:
     rng = jax.random.fold_in(jax.random.key(seed), state.step)
     if accum_steps == 1:
       (_, metrics), grads = grad_fn(state.params, batch, rng)
@@ -98,7 +103,8 @@ def make_eval_step(loss_fn: Callable, *, params_shardings: Any, batch_sharding: 
   """`eval_step(params, batch) -> metrics` with a fixed RNG (evaluation must not vary run to run)."""
 
   def step(params, batch):
-    _, metrics = loss_fn(params, batch, jax.random.key(seed))
+    with sharding.activation_rules(batch_sharding.mesh):
+      _, metrics = loss_fn(params, batch, jax.random.key(seed))
     return metrics
 
   return jax.jit(step, in_shardings=(params_shardings, batch_sharding))
