@@ -22,16 +22,13 @@ USER_ERRORS = (settings.ConfigError, formats.FormatError, checkpoint.Incompatibl
                checkpoint.UnreadableCheckpointsError, sources.PreparedDataError)
 
 
-PREEMPTED_EXIT = 143  # SIGTERM's exit code: schedulers requeue the same command
-
-
 @contextlib.contextmanager
 def reported():
   try:
     yield
   except loop.Preempted as e:
     logging.warning("%s", e)
-    sys.exit(PREEMPTED_EXIT)
+    sys.exit(loop.PREEMPTED_EXIT)
   except USER_ERRORS as e:
     logging.error("%s: %s", type(e).__name__, e)
     sys.exit(f"error: {e}")
@@ -123,4 +120,4 @@ def exit_if_preempted(result: loop.Result) -> None:
   """Exit code 143 (SIGTERM's) after a preemption, so schedulers requeue the same command."""
   if result.preempted:
     logging.warning("Preempted at step %d; re-run the same command to resume.", result.step)
-    sys.exit(PREEMPTED_EXIT)
+    sys.exit(loop.PREEMPTED_EXIT)

@@ -34,7 +34,7 @@ _GRID = flags.DEFINE_multi_string("grid", [], "key=v1,v2,...: a swept config key
 _EXECUTOR = flags.DEFINE_enum("executor", "local", ["slurm", "local"], "Where points run.")
 _MAX_PARALLEL = flags.DEFINE_integer("max_parallel", 0, "Points running at once: locally (0: one), or the job "
                                      "array's limit on SLURM (0: as many as the scheduler allows).")
-_STAGE = flags.DEFINE_enum("stage", None, ["pretrain", "finetune", "reward", "rlhf", "evaluate", "pipeline"],
+_STAGE = flags.DEFINE_enum("stage", None, list(points_lib.STAGE_MODULES),
                            "The stage to run, for configs outside configs/<stage>/.")
 _METRIC = flags.DEFINE_string("metric", "eval/loss", "Headline metric for the table and plot: split/name.")
 _COLLECT = flags.DEFINE_bool("collect", False, "Only gather the points' states and metrics into the table and plot.")
@@ -42,10 +42,6 @@ _SLURM = config_flags.DEFINE_config_dict("slurm", ml_collections.ConfigDict(
     {f: getattr(launch.SlurmConfig, f) for f in launch.SlurmConfig.__dataclass_fields__}),
     "Per-point SLURM resources (--slurm.partition, .nodes, .tasks_per_node, .gpus_per_node, .time, ...).")
 flags.mark_flag_as_required("workdir")
-
-_STAGE_MODULES = {"pretrain": "experiments.pretrain", "finetune": "experiments.finetune",
-                  "reward": "experiments.train_reward", "rlhf": "experiments.rlhf",
-                  "evaluate": "experiments.evaluate", "pipeline": "experiments.pipeline"}
 
 
 def _absolute(spec: str) -> str:
@@ -60,10 +56,6 @@ def _load_spec(workdir: str) -> dict:
   return settings.load_json(path)
 
 
-def _print_table(rows, metric) -> None:
-  print(report.table(rows, metric))
-
-
 def main(argv):
   del argv
   workdir = os.path.abspath(_WORKDIR.value)
@@ -71,12 +63,12 @@ def main(argv):
     if _COLLECT.value:
       spec = _load_spec(workdir)
       points = [points_lib.Point(p["name"], p["overrides"]) for p in spec["points"]]
-      _print_table(report.collect(workdir, points, _METRIC.value), _METRIC.value)
+      print(report.table(report.collect(workdir, points, _METRIC.value), _METRIC.value))
       return
     if not _CONFIG.value:
       raise settings.ConfigError("--config is required (unless --collect).")
     config_spec = _absolute(_CONFIG.value)
-    module = _STAGE_MODULES[_STAGE.value] if _STAGE.value else points_lib.stage_of(config_spec)
+    module = points_lib.STAGE_MODULES[_STAGE.value] if _STAGE.value else points_lib.stage_of(config_spec)
     points = points_lib.points(config_spec, _GRID.value)
     slurm = settings.section(launch.SlurmConfig, settings.to_dict(_SLURM.value), "slurm")
     os.makedirs(workdir, exist_ok=True)
@@ -102,9 +94,9 @@ def main(argv):
     jobs = launch.run_slurm(runs, workdir, slurm, _MAX_PARALLEL.value) if runs else []
     if jobs:
       print(f"sweep: submitted job array {jobs[0].job_id.split('_')[0]} ({len(jobs)} points).", flush=True)
-    launch.wait_slurm(jobs, workdir, points)
+    launch.wait_slurm(workdir, points)
   rows = report.collect(workdir, points, _METRIC.value)
-  _print_table(rows, _METRIC.value)
+  print(report.table(rows, _METRIC.value))
   unfinished = [r["name"] for r in rows if r["state"] != launch.FINISHED]
   if unfinished:
     sys.exit(f"sweep: {len(unfinished)} point(s) did not finish: {', '.join(unfinished)}. Re-run the same command to "

@@ -11,8 +11,7 @@
   trained tokenizers) are filled under a file lock (`file_lock`), which also keeps concurrent runs of
   a sweep from building the same dataset twice.
 - Collective steps must see the same number of batches on every process: `any_process(flag)` lets
-  processes agree whether anyone still has data; host values that must match are gathered with
-  `gather` (numpy on every process).
+  processes agree whether anyone still has data.
 """
 
 from __future__ import annotations
@@ -94,20 +93,6 @@ def any_process(flag: bool) -> bool:
   if jax.process_count() == 1:
     return bool(flag)
   return bool(np.any(multihost_utils.process_allgather(np.asarray(bool(flag)))))
-
-
-def gather(values: np.ndarray) -> np.ndarray:
-  """Every process's `values` stacked on a new leading axis (process order), on every process."""
-  values = np.asarray(values)
-  if jax.process_count() == 1:
-    return values[None]
-  return np.asarray(multihost_utils.process_allgather(values))
-
-
-def sync(name: str) -> None:
-  """Waits until every process reached this point (e.g. after process 0 wrote something others read)."""
-  if jax.process_count() > 1:
-    multihost_utils.sync_global_devices(name)
 
 
 @contextlib.contextmanager

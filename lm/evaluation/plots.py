@@ -30,13 +30,17 @@ def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, float]
   _save(fig, ax, path)
 
 
-def _save(fig, ax, path: str, legend_size: str = "medium") -> None:
-  ax.grid(True, alpha=0.3)
-  ax.legend(fontsize=legend_size)
+def _write(fig, path: str) -> None:
   fig.tight_layout()
   if distributed.is_lead():  # one writer per run
     fig.savefig(path)
   plt.close(fig)
+
+
+def _save(fig, ax, path: str, legend_size: str = "medium") -> None:
+  ax.grid(True, alpha=0.3)
+  ax.legend(fontsize=legend_size)
+  _write(fig, path)
 
 
 def shots_curves(path: str, curves: Mapping[str, Sequence[tuple[int, float, float]]], chance: Mapping[str, float], *,
@@ -70,10 +74,7 @@ def trajectories(path: str, panels: Sequence[tuple[str, Mapping[str, Sequence[tu
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
   fig.suptitle(title)
-  fig.tight_layout()
-  if distributed.is_lead():  # one writer per run
-    fig.savefig(path)
-  plt.close(fig)
+  _write(fig, path)
 
 
 def categorical_panels(path: str, panels: Sequence[tuple[str, Sequence[str], Mapping[str, Mapping[str, float]]]], *,
@@ -88,7 +89,4 @@ def categorical_panels(path: str, panels: Sequence[tuple[str, Sequence[str], Map
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
   fig.suptitle(title)
-  fig.tight_layout()
-  if distributed.is_lead():
-    fig.savefig(path)
-  plt.close(fig)
+  _write(fig, path)

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 
 from lm import settings
 from lm.sweeps.points import Point
+from lm.training.loop import PREEMPTED_EXIT
 
 STATE_FILE = "point.json"
-PREEMPTED_EXIT = 143
 FINISHED, FAILED, PREEMPTED, RUNNING = "finished", "failed", "preempted", "running"
 
 
@@ -77,9 +77,10 @@ class PointRun:
     rank = int(os.environ.get("SLURM_PROCID", "0"))  # a multi-task point calls this once per task
     os.makedirs(self.workdir, exist_ok=True)
     if rank == 0:
-      previous = _write_state(self.workdir, overrides=self.point.overrides, command=self.command(), state=RUNNING,
-                              job=os.environ.get("SLURM_JOB_ID", ""), host=os.uname().nodename, started=time.time())
-      _write_state(self.workdir, attempts=previous.get("attempts", 0) + 1)
+      attempts = read_state(self.sweep_dir, self.point).get("attempts", 0) + 1
+      _write_state(self.workdir, overrides=self.point.overrides, command=self.command(), state=RUNNING,
+                   job=os.environ.get("SLURM_JOB_ID", ""), host=os.uname().nodename, started=time.time(),
+                   attempts=attempts)
     started = time.perf_counter()
     log = os.path.join(self.workdir, "run.log" if rank == 0 else f"run.task{rank}.log")
     with open(log, "a", encoding="utf-8") as out:
@@ -187,9 +188,8 @@ def run_slurm(runs: Sequence[PointRun], sweep_dir: str, slurm: SlurmConfig, max_
   return jobs
 
 
-def wait_slurm(jobs: Sequence, sweep_dir: str, points: Sequence[Point], poll: float = 5.0) -> None:
-  """Until every submitted job and every still-running earlier job has left the queue."""
-  del jobs
+def wait_slurm(sweep_dir: str, points: Sequence[Point], poll: float = 5.0) -> None:
+  """Until every point's job (submitted now, or still running from an earlier launch) has left the queue."""
   while True:
     pending = [p for p in points if alive(read_state(sweep_dir, p).get("job", ""))]
     if not pending:

@@ -17,10 +17,13 @@ from typing import Any
 
 from lm import settings
 
-# The entry point that runs a config, by the directory its file lives in (configs/<dir>/<file>.py).
-STAGES = {"pretrain": "experiments.pretrain", "finetune": "experiments.finetune", "rlhf": "experiments.rlhf",
-          "eval": "experiments.evaluate", "pipeline": "experiments.pipeline"}
-REWARD_CONFIGS = ("reward.py",)  # configs/rlhf/reward.py trains a reward model: experiments.train_reward
+# Each stage's entry point, and the stage of a config by the directory its file lives in (configs/<dir>/<file>.py).
+STAGE_MODULES = {"pretrain": "experiments.pretrain", "finetune": "experiments.finetune",
+                 "reward": "experiments.train_reward", "rlhf": "experiments.rlhf", "evaluate": "experiments.evaluate",
+                 "pipeline": "experiments.pipeline"}
+STAGE_OF_DIR = {"pretrain": "pretrain", "finetune": "finetune", "rlhf": "rlhf", "eval": "evaluate",
+                "pipeline": "pipeline"}
+REWARD_CONFIGS = ("reward.py",)  # configs/rlhf/reward.py trains a reward model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,11 +40,11 @@ def stage_of(config_spec: str) -> str:
   path = config_spec.partition(":")[0]
   folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
   if folder == "rlhf" and os.path.basename(path) in REWARD_CONFIGS:
-    return "experiments.train_reward"
-  if folder not in STAGES:
-    raise settings.ConfigError(f"{path}: cannot tell the stage of a config outside configs/{{{','.join(STAGES)}}}/; "
-                               "pass --stage=pretrain|finetune|reward|rlhf|evaluate|pipeline.")
-  return STAGES[folder]
+    return STAGE_MODULES["reward"]
+  if folder not in STAGE_OF_DIR:
+    raise settings.ConfigError(f"{path}: cannot tell the stage of a config outside "
+                               f"configs/{{{','.join(STAGE_OF_DIR)}}}/; pass --stage={'|'.join(STAGE_MODULES)}.")
+  return STAGE_MODULES[STAGE_OF_DIR[folder]]
 
 
 def parse_grid(entries: Sequence[str]) -> list[dict[str, str]]:

@@ -26,14 +26,11 @@ class Handler(grain.checkpoint.CheckpointHandler):
   """grain's handler, with a restore that falls back to merging every process's shard positions."""
 
   def restore(self, directory: epath.Path, item: Any = None, args: Any = None) -> Any:
+    count = jax.process_count()
+    if (directory / f"process_{jax.process_index()}-of-{count}.json").exists():
+      return super().restore(directory, item, args)
     item = item or args.item
-    index, count = jax.process_index(), jax.process_count()
-    own = directory / f"process_{index}-of-{count}.json"
-    if own.exists():
-      text = own.read_text()
-      item.set_state(json.loads(text) if isinstance(item, grain.DatasetIterator) else text.encode())
-    else:
-      item.set_state(_merged(directory, count))
+    item.set_state(_merged(directory, count))
     item.start_prefetch()
     return item
 

@@ -77,6 +77,9 @@ class NonFiniteError(RuntimeError):
   """Too many consecutive non-finite losses or gradients."""
 
 
+PREEMPTED_EXIT = 143  # SIGTERM's exit code: what a preempted entry point returns; schedulers requeue the same command
+
+
 class Preempted(Exception):
   """Raised by callers that chain runs (the pipeline) when one was preempted; entry points exit 143 on it."""
 

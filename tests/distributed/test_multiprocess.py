@@ -6,6 +6,7 @@ devices and 2 processes with 2 devices each read the same global batches.
 
 import os
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -67,7 +68,7 @@ def test_scancel_term_saves_one_step_everywhere_and_the_rerun_matches(slurm, clu
 
   workdir, log = str(tmp_path / "preempted"), str(tmp_path / "job.log")
   env = faults.environment(2, cache_dir=cache)
-  script = " ".join(["srun", "--kill-on-bad-exit=1", faults.sys.executable, "-m", *cmd, f"--workdir={workdir}"])
+  script = " ".join(["srun", "--kill-on-bad-exit=1", sys.executable, "-m", *cmd, f"--workdir={workdir}"])
   job = subprocess.Popen(["sbatch", "--parsable", "--wait", "--ntasks=2", f"--output={log}", f"--chdir={faults.REPO}",
                           "--wrap", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   job_id = job.stdout.readline().strip().split(";")[0]
