@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import jax
-from absl import app, flags
+from absl import flags
 
 from experiments import cli
+from lm import distributed
 from lm.sampling import decode
-from lm.training import runs
+from lm.training import runs, sharding
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A training run's --workdir.")
 _PROMPT = flags.DEFINE_multi_string("prompt", [""], "Prompt text (repeat the flag for several prompts).")
@@ -29,7 +30,7 @@ def main(argv):
   del argv
   cli.quiet_library_logs()
   with cli.reported():
-    run = runs.load(_WORKDIR.value, _STEP.value)
+    run = runs.load(_WORKDIR.value, _STEP.value, mesh=sharding.make_mesh(sharding.MeshConfig()))
     tok = run.tokenizer
     prompts = [p for p in _PROMPT.value for _ in range(_NUM.value)]
     longest = max(len(tok.encode(p)) for p in prompts) + 1
@@ -38,10 +39,12 @@ def main(argv):
     config = decode.SamplingConfig(max_new_tokens=_MAX_NEW.value, temperature=_TEMPERATURE.value,
                                    top_k=_TOP_K.value, top_p=_TOP_P.value)
     texts = decode.sample_texts(run.model, run.params, tok, prompts, config, jax.random.key(_SEED.value))
+  if not distributed.is_lead():  # every process sampled its rows and holds them all: one prints
+    return
   print(f"# {run.workdir} at step {run.step}")
   for prompt, text in zip(prompts, texts):
     print(f"--- {prompt!r}\n{prompt}{text}")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

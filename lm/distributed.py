@@ -12,6 +12,10 @@
   a sweep from building the same dataset twice.
 - Collective steps must see the same number of batches on every process: `any_process(flag)` lets
   processes agree whether anyone still has data.
+- Generation, scoring and prediction work on host arrays that every process holds in full (prompts,
+  choices, rollouts: derived from the config alike everywhere). `put_rows` makes them global arrays
+  split by rows over the mesh's batch axes, each process uploading only the rows its devices hold;
+  `get_rows` gathers the results once, as numpy on every process.
 """
 
 from __future__ import annotations
@@ -22,14 +26,17 @@ import os
 from collections.abc import Iterator
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from absl import logging
 from jax.experimental import multihost_utils
+from jax.sharding import NamedSharding, PartitionSpec
 
 COORDINATOR_ENV = "LM_COORDINATOR_ADDRESS"   # host:port of process 0
 NUM_PROCESSES_ENV = "LM_NUM_PROCESSES"
 PROCESS_ID_ENV = "LM_PROCESS_ID"
 AUTO_ENV = "LM_DISTRIBUTED"                  # "1": let JAX detect the cluster (TPU pods, Kubernetes, MPI)
+BATCH_AXES = ("data", "fsdp")                # the mesh axes rows are split over (lm.training.sharding's mesh)
 
 
 def slurm_tasks() -> int:
@@ -93,6 +100,45 @@ def any_process(flag: bool) -> bool:
   if jax.process_count() == 1:
     return bool(flag)
   return bool(np.any(multihost_utils.process_allgather(np.asarray(bool(flag)))))
+
+
+def mesh_of(tree) -> jax.sharding.Mesh | None:
+  """The mesh of the first array in `tree` laid out on one (parameters from the loop or a checkpoint), or None."""
+  for leaf in jax.tree.leaves(tree):
+    if isinstance(getattr(leaf, "sharding", None), NamedSharding):
+      return leaf.sharding.mesh
+  return None
+
+
+def put_rows(mesh: jax.sharding.Mesh | None, tree):
+  """Host arrays (the same on every process) -> global arrays split by rows over the mesh's batch axes.
+
+  Rows are padded with zeros to a multiple of the batch axes' size (`get_rows` drops them). Without a
+  mesh (parameters on one device) the arrays simply go to the default device.
+  """
+  if mesh is None:
+    return jax.tree.map(jnp.asarray, tree)
+  sharding = NamedSharding(mesh, PartitionSpec(BATCH_AXES))
+  multiple = int(np.prod([mesh.shape[a] for a in BATCH_AXES]))
+
+  def put(x):
+    x = np.asarray(x)
+    if len(x) % multiple:
+      x = np.concatenate([x, np.zeros((multiple - len(x) % multiple, *x.shape[1:]), x.dtype)])
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+  return jax.tree.map(put, tree)
+
+
+def get_rows(tree, rows: int):
+  """The first `rows` rows of each (global) array in `tree`, as numpy on every process."""
+
+  def get(x):
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+      x = multihost_utils.process_allgather(x, tiled=True)
+    return np.asarray(x)[:rows]
+
+  return jax.tree.map(get, tree)
 
 
 @contextlib.contextmanager

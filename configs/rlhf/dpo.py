@@ -29,6 +29,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data.dataset = "world/preferences"  # pairs {"prompt", "chosen", "rejected"}; or files/preferences + data.files
   c.data.seq_len = 256                # the longer side of a pair must fit (the prompt loses its start otherwise)
   c.data.batch_size = 32              # pairs per step
+  c.data.shards = 0                   # record shards (0: one per process); fixed, the batches ignore the process count
   c.prompts = ml_collections.ConfigDict(ppo.data.to_dict())  # held-out prompts to judge the policy on
 
   c.dpo = ml_collections.ConfigDict()

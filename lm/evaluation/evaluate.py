@@ -18,7 +18,7 @@ from absl import logging
 from lm import settings
 from lm.data import world
 from lm.evaluation import harness, plots, suite
-from lm.training import runs
+from lm.training import runs, sharding
 
 RESULTS_FILE = "results.json"
 TABLE_FILE = "results.md"
@@ -38,7 +38,7 @@ def run(config, workdir: str) -> dict:
   cfg = settings.section(harness.HarnessConfig, config.harness, "harness")
   suite_cfg = settings.section(suite.SuiteConfig, config.tasks, "tasks")
   world_cfg = settings.section(world.WorldConfig, config.data.world, "data.world")
-  loaded = runs.load(config.checkpoint, config.step or None)
+  loaded = runs.load(config.checkpoint, config.step or None, mesh=sharding.make_mesh(sharding.MeshConfig()))
   harness.check_decoder(loaded.model, config.checkpoint)
   tasks = suite.load(suite_cfg, os.path.expanduser(config.data.data_dir), world_cfg)
   settings.prepare_workdir(workdir, config)

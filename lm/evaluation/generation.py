@@ -6,10 +6,10 @@ import collections
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import sacrebleu
 
+from lm import distributed
 from lm.sampling import decode, seq2seq
 
 
@@ -54,10 +54,10 @@ def translate(model, params, tokenizer, sources: Sequence[Sequence[int]], config
     for row, ids in enumerate(chunk):
       tokens[row, :len(ids)], mask[row, :len(ids)] = ids, True
     mask[len(chunk):, 0] = True  # filler rows: one visible token so attention has something to read
-    out, lengths = seq2seq.generate(model, params, jnp.asarray(tokens), jnp.asarray(mask),
+    out, lengths = seq2seq.generate(model, params, *distributed.put_rows(distributed.mesh_of(params), (tokens, mask)),
                                     jax.random.fold_in(rng, start), config=config, bos_id=tokenizer.bos_id,
                                     eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
-    out, lengths = jax.device_get((out, lengths))
+    out, lengths = distributed.get_rows((out, lengths), batch_size)
     texts += [tokenizer.decode([t for t in row[:n] if int(t) not in drop]) for row, n in zip(out[:len(chunk)],
                                                                                           lengths[:len(chunk)])]
   return texts

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lm import distributed
 from lm.sampling import decode
 
 
@@ -82,8 +83,8 @@ def loglik(model, params, tokenizer, contexts: Sequence[Sequence[int]], choices:
     for row, cs in enumerate(chs):
       for j, ids in enumerate(cs):
         choice_ids[row, j, :len(ids)], choice_mask[row, j, :len(ids)] = ids, True
-    scores = np.asarray(choice_logprobs(model, params, jnp.asarray(tokens), jnp.asarray(mask), jnp.asarray(choice_ids),
-                                        jnp.asarray(choice_mask)))
+    arrays = distributed.put_rows(distributed.mesh_of(params), (tokens, mask, choice_ids, choice_mask))
+    scores = distributed.get_rows(choice_logprobs(model, params, *arrays), batch_size)
     out += [scores[row, :len(cs)] for row, cs in enumerate(chs[:have])]
   return out
 

@@ -65,7 +65,7 @@ class Judge:
       batch = self._sample(policy_params, t, m, jax.random.fold_in(jax.random.key(self._seed + 2), start),
                            self._temperature)
       batch.pop("finished")
-      scored = jax.device_get(self._score(params, self._reference, self._reward, batch))
+      scored = self._score(params, self._reference, self._reward, batch)
       kl = np.asarray(pg.kl_estimate(scored["logprobs"], scored["ref_logprobs"], "k1")).sum(axis=1)
       responses = texts(self._tok, batch, t.shape[1])[:have]
       out["rm"] += list(scored["scores"][:have])

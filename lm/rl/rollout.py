@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lm import distributed
 from lm.data import supervised
 from lm.objectives import policy_gradient as pg
 from lm.sampling import decode
@@ -75,9 +76,10 @@ def make_sampler(decoder, tok, rollout: RolloutConfig):
   """`sample(policy_params, prompt_BxP, mask_BxP, rng, temperature=None) -> sequences` (compiled once per shape)."""
 
   def sample(params, prompt_BxP, mask_BxP, rng, temperature=None):
-    new_BxN, lengths_B = decode.generate(decoder, params, jnp.asarray(prompt_BxP), jnp.asarray(mask_BxP), rng,
+    new_BxN, lengths_B = decode.generate(decoder, params, *distributed.put_rows(distributed.mesh_of(params),
+                                                                                (prompt_BxP, mask_BxP)), rng,
                                          config=rollout.sampling(temperature), eos_id=tok.eos_id, pad_id=tok.pad_id)
-    new_BxN, lengths_B = jax.device_get((new_BxN, lengths_B))
+    new_BxN, lengths_B = distributed.get_rows((new_BxN, lengths_B), len(prompt_BxP))
     out = sequences(prompt_BxP, mask_BxP, new_BxN, lengths_B)
     out["finished"] = np.any(new_BxN == tok.eos_id, axis=1)
     return out
@@ -86,12 +88,17 @@ def make_sampler(decoder, tok, rollout: RolloutConfig):
 
 
 def make_scorer(actor_critic, decoder, reward_model=None):
-  """Jitted `(params, reference_params, reward_params, batch)` -> per-token log-probabilities of the policy and the
+  """`(params, reference_params, reward_params, batch) -> numpy`: per-token log-probabilities of the policy and the
   reference, the critic's values (zeros without a critic), the entropy and the reward model's score [B] (zeros
-  without a reward model)."""
+  without a reward model). Compiled; rows split over the parameters' mesh and gathered back."""
+
+  def score(params, reference_params, reward_params, batch):
+    rows = len(batch["inputs"])
+    out = score_rows(params, reference_params, reward_params, distributed.put_rows(distributed.mesh_of(params), batch))
+    return distributed.get_rows(out, rows)
 
   @jax.jit
-  def score(params, reference_params, reward_params, batch):
+  def score_rows(params, reference_params, reward_params, batch):
     mask_BxN = batch["response_mask"].astype(jnp.float32)
     n = mask_BxN.shape[1]
     inputs = (batch["inputs"], batch["segment_ids"], batch["positions"])

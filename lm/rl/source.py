@@ -88,6 +88,9 @@ class RolloutSource(loop.OnPolicySource):
                on_samples: Callable[[int, list[dict]], None] | None = None, samples: int = 2, oracle: bool = False):
     if rollout.rows % update.minibatches:
       raise ValueError(f"A rollout of {rollout.rows} rows cannot be cut into {update.minibatches} minibatches.")
+    if (rollout.rows // update.minibatches) % jax.process_count():
+      raise ValueError(f"A minibatch of {rollout.rows // update.minibatches} rollout rows cannot be split over "
+                       f"{jax.process_count()} processes; change rollout.prompts or updates.minibatches.")
     self._prompts, self._tok, self._template = list(prompts), tok, template
     self._rollout, self._advantage, self._kl, self._update = rollout, advantage, kl, update
     self._sample, self._score = sample, score
@@ -111,6 +114,10 @@ class RolloutSource(loop.OnPolicySource):
     rows = self._rollout.rows // self._update.minibatches
     order = np.random.default_rng([self._seed, self.iteration - 1, epoch]).permutation(self._rollout.rows)
     chosen = np.sort(order[part * rows:(part + 1) * rows])
+    # Every process holds the whole rollout (sampled and scored with rows split over processes, then gathered);
+    # the loop wants this process's rows of the minibatch.
+    share = rows // jax.process_count()
+    chosen = chosen[jax.process_index() * share:(jax.process_index() + 1) * share]
     return {k: v[chosen] for k, v in self._buffer.items()}
 
   def pop_metrics(self) -> dict[str, float]:
@@ -140,7 +147,7 @@ class RolloutSource(loop.OnPolicySource):
     rng = jax.random.fold_in(jax.random.key(self._seed + 1), self.iteration)
     batch = self._sample(params["policy"], prompt_BxP, mask_BxP, rng)
     finished = batch.pop("finished")
-    scored = jax.device_get(self._score(params, self._reference, self._reward, batch))
+    scored = self._score(params, self._reference, self._reward, batch)
     responses = texts(self._tok, batch, prompt_BxP.shape[1])
     repeated = list(np.repeat(np.asarray(prompts, object), group))
     golds = np.asarray([gold_score(p, r) for p, r in zip(repeated, responses)]) if self._gold else None

@@ -5,7 +5,8 @@ Shapes: B batch, P prompt length, N new tokens, V vocabulary.
 Prompts are left-padded so that every prompt ends at the same column: one prefill call writes
 the whole prompt into the cache, then each step feeds one token per row. Padding keeps segment
 id 0, so it is cached but never attended to, and positions count real tokens only. Shared by
-`experiments.sample`, evaluation and RL rollouts.
+`experiments.sample`, evaluation and RL rollouts. With parameters on a mesh the rows are split over
+its batch axes (and over processes), and the outputs gathered once (`lm.distributed.put_rows`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from lm import distributed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,9 +179,10 @@ def complete(model, params, tokenizer, prompts: Sequence[Sequence[int]], config:
     chunk = prompts[start:start + batch_size]
     rows = chunk + [[tokenizer.bos_id]] * (batch_size - len(chunk))  # filler rows keep the shape fixed
     tokens, mask = left_pad(rows, tokenizer.pad_id, round_up(max(map(len, rows)), length_multiple))
-    out, lengths = generate(model, params, jnp.asarray(tokens), jnp.asarray(mask), jax.random.fold_in(rng, start),
+    tokens, mask = distributed.put_rows(distributed.mesh_of(params), (tokens, mask))
+    out, lengths = generate(model, params, tokens, mask, jax.random.fold_in(rng, start),
                             config=config, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id)
-    out, lengths = jax.device_get((out, lengths))
+    out, lengths = distributed.get_rows((out, lengths), len(rows))
     texts += [continuation_text(tokenizer, ids, row[:n]) for ids, row, n in zip(chunk, out, lengths)]
   return texts
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from lm import distributed
 from lm.data import pipeline
 from lm.training import loop
 
@@ -24,6 +25,5 @@ def batches(predict: Callable, config, layout, tok, params, records: Sequence[di
   for batch in pipeline.build(records, config=cfg, transform=layout.transform, tokenizer=tok,
                               text_fields=layout.text_fields):
     have = len(batch[keys[0]])
-    padded = loop.pad_batch({k: batch[k] for k in keys}, rows)
-    outputs = predict(params, padded)
-    yield batch, np.asarray(outputs)[:have]
+    padded = distributed.put_rows(distributed.mesh_of(params), loop.pad_batch({k: batch[k] for k in keys}, rows))
+    yield batch, distributed.get_rows(predict(params, padded), have)

@@ -15,7 +15,7 @@ import ml_collections
 
 from lm import settings
 from lm.data import corpus, tokenizer as tokenizer_lib
-from lm.training import adapt, checkpoint, pretrain, recipes, tasks, transfer
+from lm.training import adapt, checkpoint, pretrain, recipes, sharding, tasks, transfer
 
 
 @dataclasses.dataclass
@@ -28,8 +28,12 @@ class Run:
   step: int
 
 
-def load(workdir: str, step: int | None = None) -> Run:
-  """The run in `workdir` (pretraining or fine-tuning) at `step` (default: its latest checkpoint)."""
+def load(workdir: str, step: int | None = None, mesh: jax.sharding.Mesh | None = None) -> Run:
+  """The run in `workdir` (pretraining or fine-tuning) at `step` (default: its latest checkpoint).
+
+  With a `mesh`, the parameters are laid out on it by their logical axes (over every process's devices),
+  so sampling and scoring split their rows over the mesh; without one they sit on this process's first device.
+  """
   config = ml_collections.ConfigDict(settings.load_run_config(workdir))
   tokenizer = transfer.saved_tokenizer(workdir)
   if tokenizer is None:  # runs from before tokenizers were saved beside the checkpoints
@@ -47,7 +51,11 @@ def load(workdir: str, step: int | None = None) -> Run:
     recipe = recipes.recipe(config.get("objective", "causal"))
     model = recipe.model(model_cfg)
     init = recipe.init_params(model, 8, 8)
-  abstract = nn.unbox(jax.eval_shape(lambda: init(jax.random.key(0))))
+  boxed = jax.eval_shape(lambda: init(jax.random.key(0)))
+  abstract = nn.unbox(boxed)
+  if mesh is not None:
+    abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract,
+                            sharding.logical_shardings(boxed, mesh))
   directory = os.path.join(workdir, "checkpoints")
   mngr = checkpoint.manager(directory, async_save=False)
   step = mngr.latest_step() if step is None else step

@@ -16,6 +16,8 @@ import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from lm import distributed
+
 MESH_AXES = ("data", "fsdp", "tensor")
 
 # logical axis -> mesh axis (or axes, or None for replicated). Parameters first, then activations.
@@ -65,7 +67,7 @@ def make_mesh(config: MeshConfig, devices=None) -> Mesh:
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:
   """Batches are split over `data` and `fsdp` on their leading axis."""
-  return NamedSharding(mesh, P(("data", "fsdp")))
+  return NamedSharding(mesh, P(distributed.BATCH_AXES))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

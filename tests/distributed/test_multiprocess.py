@@ -5,6 +5,7 @@ devices and 2 processes with 2 devices each read the same global batches.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -90,3 +91,27 @@ def test_scancel_term_saves_one_step_everywhere_and_the_rerun_matches(slurm, clu
   check(srun(cmd, workdir, tasks=2, devices=2, cache=cache), "the re-run")
   assert [r["step"] for r in rows(workdir, "train")] == list(range(1, steps + 1))
   np.testing.assert_allclose(losses(workdir)[-1], losses(reference)[-1], rtol=1e-6, atol=1e-6)
+
+
+def test_a_run_resumes_on_another_number_of_processes(slurm, cluster_dirs, tmp_path):
+  """1 process x 4 devices to step 10, then 2 processes x 2 devices to step 20: the curve of the uninterrupted run."""
+  del slurm
+  cmd = command(cluster_dirs["data"])
+  whole, resumed = str(tmp_path / "whole"), str(tmp_path / "resumed")
+  check(single(cmd, whole, devices=4, cache=cluster_dirs["jax_cache"]), "1 process x 4 devices")
+  shutil.copytree(whole, resumed)
+  shutil.rmtree(os.path.join(resumed, "checkpoints", "20"))  # as if stopped after the checkpoint at step 10
+  result = srun(cmd, resumed, tasks=2, devices=2, cache=cluster_dirs["jax_cache"])
+  check(result, "the resume on srun -n 2")
+  assert "Resumed from" in result.stderr and "/10." in result.stderr
+  assert [r["step"] for r in rows(resumed, "train")] == list(range(1, 21))
+  np.testing.assert_allclose(losses(resumed), losses(whole), rtol=1e-5, atol=1e-5)
+  # Sampling from it on 2 processes: rows split over them, the text printed once, as one process samples it.
+  sample = ["experiments.sample", "--prompt=Mira was born in", "--prompt=The city of", "--num_samples=2",
+            "--max_new_tokens=8", "--temperature=0.8"]
+  two = srun(sample, resumed, tasks=2, devices=2, cache=cluster_dirs["jax_cache"])
+  one = single(sample, resumed, devices=4, cache=cluster_dirs["jax_cache"])
+  check(two, "sampling on 2 processes")
+  check(one, "sampling on 1 process")
+  printed = [[line for line in r.stdout.splitlines() if not line.startswith("[Gloo]")] for r in (two, one)]
+  assert sum(line.startswith("--- ") for line in printed[0]) == 4 and printed[0] == printed[1], printed
