@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging as std_logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -51,6 +52,8 @@ def run(main: Callable[[list[str]], None]) -> None:
       distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     except ValueError as e:
       sys.exit(f"error: {e}")
+    if not distributed.is_lead():  # tables and results are printed once, by process 0; logs (stderr) stay per process
+      sys.stdout = open(os.devnull, "w", encoding="utf-8")  # pylint: disable=consider-using-with
     main(argv)
 
   app.run(start, flags_parser=_parse_flags)

@@ -10,7 +10,6 @@ import jax
 from absl import flags
 
 from experiments import cli
-from lm import distributed
 from lm.sampling import decode
 from lm.training import runs, sharding
 
@@ -39,8 +38,6 @@ def main(argv):
     config = decode.SamplingConfig(max_new_tokens=_MAX_NEW.value, temperature=_TEMPERATURE.value,
                                    top_k=_TOP_K.value, top_p=_TOP_P.value)
     texts = decode.sample_texts(run.model, run.params, tok, prompts, config, jax.random.key(_SEED.value))
-  if not distributed.is_lead():  # every process sampled its rows and holds them all: one prints
-    return
   print(f"# {run.workdir} at step {run.step}")
   for prompt, text in zip(prompts, texts):
     print(f"--- {prompt!r}\n{prompt}{text}")
