@@ -1,5 +1,6 @@
 """Sweeps: points from get_sweep and --grid, a real SLURM job array, and re-runs that only redo what is unfinished."""
 
+import json
 import os
 import signal
 import subprocess
@@ -45,26 +46,32 @@ def sweep_command(workdir: str, data_dir: str) -> list[str]:
 
 
 @pytest.mark.xdist_group("cluster")
-def test_a_sweep_as_a_slurm_job_array_resumes_what_was_killed(slurm, cluster_dirs, tmp_path):
+def test_a_sweep_as_a_slurm_job_array_requeues_the_preempted_and_resumes_what_was_killed(slurm, cluster_dirs, tmp_path):
   del slurm
   workdir = str(tmp_path / "sweep")
   env = faults.environment(1, cache_dir=cluster_dirs["jax_cache"])
-  victim = os.path.join(workdir, "learning_rate=3e-3,seed=1")
+  victim = os.path.join(workdir, "learning_rate=3e-3,seed=1")      # killed with SIGKILL: failed, re-run resumes it
+  preempted = os.path.join(workdir, "learning_rate=1e-3,seed=0")   # SIGTERM from the scheduler: exits 143, requeued
   sweep = subprocess.Popen(sweep_command(workdir, cluster_dirs["data"]), cwd=REPO, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
   deadline = time.monotonic() + 600
-  while faults.last_logged_step(victim) < 15:  # a checkpoint at step 10 exists, the run goes on
+  while min(faults.last_logged_step(victim), faults.last_logged_step(preempted)) < 12:  # past the checkpoint at 10
     assert sweep.poll() is None, sweep.stdout.read()[-3000:]
-    assert time.monotonic() < deadline, "the point logged no steps in time"
+    assert time.monotonic() < deadline, "the points logged no steps in time"
     time.sleep(0.2)
   pid = subprocess.run(["pgrep", "-f", f"experiments.pretrain .*--workdir={victim}"], capture_output=True,
                        text=True).stdout.split()
   assert pid, "the point's process was not found"
   os.kill(int(pid[0]), signal.SIGKILL)
-  out, _ = sweep.communicate(timeout=600)
+  job = json.load(open(os.path.join(preempted, launch.STATE_FILE)))["job"]
+  subprocess.run(["scancel", "--signal=TERM", job], check=True)
+  out, _ = sweep.communicate(timeout=900)  # the requeued point runs again once SLURM releases it (after 120 s)
   assert sweep.returncode == 1 and "1 point(s) did not finish: learning_rate=3e-3,seed=1" in out, out[-3000:]
   table = open(os.path.join(workdir, "sweep.md"), encoding="utf-8").read()
-  assert table.count("| finished |") == 3 and "| failed |" in table, table
+  assert table.count("| finished") == 3 and "| failed |" in table and "finished (2 attempts)" in table, table
+  log = open(os.path.join(preempted, "run.log"), encoding="utf-8").read()
+  assert "Preempted at step" in log and "Resumed from" in log, log[-3000:]
+  assert [r["step"] for r in writers.read(preempted) if r["split"] == "train"] == list(range(1, 41))
   before = {p.name: launch.read_state(workdir, p) for p in points.points(CLM, ["optimizer.learning_rate=1e-3,3e-3",
                                                                             "seed=0,1"])}
 
@@ -83,7 +90,7 @@ def test_a_sweep_as_a_slurm_job_array_resumes_what_was_killed(slurm, cluster_dir
   steps = [r["step"] for r in writers.read(victim) if r["split"] == "train"]
   assert steps == list(range(1, 41))
   table = open(os.path.join(workdir, "sweep.md"), encoding="utf-8").read()
-  assert table.count("| finished") == 4 and "finished (2 attempts)" in table, table
+  assert table.count("| finished") == 4 and table.count("finished (2 attempts)") == 2, table
   assert os.path.isfile(os.path.join(workdir, "sweep.png"))
   rows = settings.load_json(os.path.join(workdir, "sweep.json"))["points"]
   assert all(r["eval"]["loss"] < 8.0 for r in rows), rows  # every point learned (8.3 at the start)
