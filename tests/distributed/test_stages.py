@@ -79,6 +79,22 @@ def test_sft_then_ppo_with_the_heldout_judgement_on_two_processes(slurm, cluster
   validation_samples = [json.loads(line) for line in open(os.path.join(sft, "samples.jsonl"))]
   assert len(validation_samples) == 2 * 3  # validation at step 10 and test: 3 examples each, written once
 
+  # Few-shot evaluation of it: choice likelihoods and greedy generation, items split over the processes.
+  evaluate = ["experiments.evaluate", "--config=configs/eval/fewshot.py:heldout", f"--config.checkpoint={sft}",
+              f"--config.data.data_dir={cluster_dirs['data']}", f"--config.data.world.scale={SCALE}",
+              "--config.tasks.fewshot=sentiment,entity_type", "--config.tasks.max_items=12", "--config.harness.shots=0,2",
+              "--config.harness.batch_size=8", "--config.harness.max_new_tokens=8", "--config.harness.max_len=256",
+              "--config.harness.progress_bar=False"]
+  two, one = srun(evaluate, str(tmp_path / "eval"), tasks=2, devices=2, cache=cache), \
+      single(evaluate, str(tmp_path / "eval_one"), devices=4, cache=cache)
+  check(two, "evaluation on 2 processes")
+  check(one, "evaluation on 1 process")
+  tables = [json.load(open(os.path.join(tmp_path, d, "results.json")))["tasks"] for d in ("eval", "eval_one")]
+  assert tables[0] == tables[1]  # every likelihood and generation as on one process
+  assert tables[0]["sentiment"]["0"]["items"] == 10  # the small world's 10 test items, each scored once
+  assert len(open(os.path.join(tmp_path, "eval", "predictions.jsonl")).read().splitlines()) == len(
+      open(os.path.join(tmp_path, "eval_one", "predictions.jsonl")).read().splitlines())  # every item once
+
   ppo, ppo_one = str(tmp_path / "ppo"), str(tmp_path / "ppo_one")
   ppo_cmd = ["experiments.rlhf", "--config=configs/rlhf/ppo.py:tiny", f"--config.policy_from={sft}",
              "--config.reward_from=gold", "--config.critic.start=policy", f"--config.data.data_dir={cluster_dirs['data']}",
