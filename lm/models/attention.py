@@ -41,25 +41,57 @@ def resolve_implementation(name: str, dtype) -> str:
   return "einsum" if backend == "cpu" else "xla"
 
 
-def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = "auto"):
-  """softmax(q k^T / sqrt(H) masked) v, by `jax.nn.dot_product_attention` or, on CPU, by einsums.
+def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = "auto", *,
+           bias_BxNxTxS=None, scale: bool = True):
+  """softmax(q k^T [/ sqrt(H)] [+ bias] masked) v, by `jax.nn.dot_product_attention` or, on CPU, by einsums.
 
   On CPU the einsum form is 2-3x faster than the generic XLA lowering of dot_product_attention
   (whose grouped 5-D contraction is slow there); grouped kv heads are repeated to the query heads.
+  `bias_BxNxTxS` (T5's relative positions) is added to the logits; `scale=False` skips the 1/sqrt(H).
   """
   implementation = resolve_implementation(implementation, q_BxTxNxH.dtype)
+  factor = q_BxTxNxH.shape[-1] ** -0.5 if scale else 1.0
   if implementation != "einsum":
-    return jax.nn.dot_product_attention(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask=mask_Bx1xTxS,
-                                        implementation=None if implementation == "xla" else implementation)
+    return jax.nn.dot_product_attention(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, bias=bias_BxNxTxS, mask=mask_Bx1xTxS,
+                                        scale=factor, implementation=None if implementation == "xla" else implementation)
   groups = q_BxTxNxH.shape[2] // k_BxSxKxH.shape[2]
   if groups > 1:
     k_BxSxKxH = jnp.repeat(k_BxSxKxH, groups, axis=2)
     v_BxSxKxH = jnp.repeat(v_BxSxKxH, groups, axis=2)
-  scale = q_BxTxNxH.shape[-1] ** -0.5
-  logits_BxNxTxS = jnp.einsum("btnh,bsnh->bnts", q_BxTxNxH, k_BxSxKxH).astype(jnp.float32) * scale
+  logits_BxNxTxS = jnp.einsum("btnh,bsnh->bnts", q_BxTxNxH, k_BxSxKxH).astype(jnp.float32)
+  if scale:
+    logits_BxNxTxS = logits_BxNxTxS * factor
+  if bias_BxNxTxS is not None:
+    logits_BxNxTxS = logits_BxNxTxS + bias_BxNxTxS.astype(jnp.float32)
   logits_BxNxTxS = jnp.where(mask_Bx1xTxS, logits_BxNxTxS, jnp.finfo(jnp.float32).min)
   probs_BxNxTxS = jax.nn.softmax(logits_BxNxTxS, axis=-1).astype(v_BxSxKxH.dtype)
   return jnp.einsum("bnts,bsnh->btnh", probs_BxNxTxS, v_BxSxKxH)
+
+
+class RelativeBias(nn.Module):
+  """T5's relative position bias: one learned `[buckets, N]` table per stack, added to every layer's logits.
+
+  The stack owns the table (`__call__` returns it) and each self-attention reads it by the
+  query and key positions, so packed rows and the KV cache (whose key positions are cached) need
+  nothing special.
+  """
+
+  config: ModelConfig
+
+  @nn.compact
+  def __call__(self) -> jax.Array:
+    c = self.config
+    return self.param("embedding", layers.init(c, "relative_buckets", "heads"), (c.relative_buckets, c.num_heads),
+                      c.storage_dtype)
+
+
+def relative_bias(table_RxN: jax.Array, q_positions_BxT: jax.Array, k_positions_BxS: jax.Array, causal: bool,
+                  config: ModelConfig) -> jax.Array:
+  """The bias [B, N, T, S] of each query-key pair, looked up in `table_RxN` by its relative-position bucket."""
+  relative_BxTxS = k_positions_BxS[:, None, :] - q_positions_BxT[:, :, None]
+  buckets_BxTxS = layers.relative_bucket(relative_BxTxS, not causal, config.relative_buckets,
+                                         config.relative_max_distance)
+  return jnp.transpose(table_RxN[buckets_BxTxS], (0, 3, 1, 2))
 
 
 class Attention(nn.Module):
@@ -72,12 +104,12 @@ class Attention(nn.Module):
 
   @nn.compact
   def __call__(self, x_BxTxD: jax.Array, segment_ids_BxT: jax.Array, positions_BxT: jax.Array, *,
-               kv_BxSxD: jax.Array | None = None, kv_segment_ids_BxS: jax.Array | None = None) -> jax.Array:
+               kv_BxSxD: jax.Array | None = None, kv_segment_ids_BxS: jax.Array | None = None,
+               relative_table_RxN: jax.Array | None = None) -> jax.Array:
     c = self.config
     n, k, h = c.num_heads, c.kv_heads, c.head_size
-    proj = lambda heads, axes, name: nn.DenseGeneral(
-        (heads, h), use_bias=False, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
-        kernel_init=layers.init(c, "embed", axes, "head_dim"), name=name)
+    qkv_bias = c.projection_bias != "none"
+    proj = lambda heads, axis, name: layers.dense(c, (heads, h), ("embed",), (axis, "head_dim"), name, bias=qkv_bias)
     cross = kv_BxSxD is not None
     source_BxSxD = kv_BxSxD if cross else x_BxTxD
     b, t, d = x_BxTxD.shape
@@ -91,22 +123,26 @@ class Attention(nn.Module):
       q_BxTxNxH = layers.rotary(q_BxTxNxH, positions_BxT, c.rope_base)
       k_BxSxKxH = layers.rotary(k_BxSxKxH, positions_BxT, c.rope_base)
 
+    k_positions_BxS = positions_BxT
     if self.decode and not cross:
-      k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS = self._update_cache(k_BxSxKxH, v_BxSxKxH, segment_ids_BxT)
+      k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, k_positions_BxS = self._update_cache(
+          k_BxSxKxH, v_BxSxKxH, segment_ids_BxT, positions_BxT)
     elif cross:
       mask_Bx1xTxS = ((segment_ids_BxT[:, :, None] > 0) & (kv_segment_ids_BxS[:, None, :] > 0))[:, None]
     else:
       mask_Bx1xTxS = segment_mask(segment_ids_BxT, segment_ids_BxT, self.causal)
+    bias_BxNxTxS = None
+    if relative_table_RxN is not None and not cross:
+      bias_BxNxTxS = relative_bias(relative_table_RxN, positions_BxT, k_positions_BxS, self.causal, c)
 
-    out_BxTxNxH = attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, c.attention)
-    out_BTxD = nn.DenseGeneral(c.d_model, axis=(-2, -1), use_bias=False, dtype=c.compute_dtype,
-                               param_dtype=c.storage_dtype, name="out",
-                               kernel_init=layers.init(c, "heads", "head_dim", "embed", scale=(2 * c.num_layers) ** -0.5)
-                               )(out_BxTxNxH.reshape(b * t, n, h))
-    return out_BTxD.reshape(b, t, c.d_model)
+    out_BxTxNxH = attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, c.attention, bias_BxNxTxS=bias_BxNxTxS,
+                         scale=c.scale_attention)
+    out = layers.dense(c, c.d_model, ("heads", "head_dim"), ("embed",), "out", axis=(-2, -1),
+                       bias=c.projection_bias == "all", scale=(2 * c.num_layers) ** -0.5)
+    return out(out_BxTxNxH.reshape(b * t, n, h)).reshape(b, t, c.d_model)
 
-  def _update_cache(self, k_BxTxKxH, v_BxTxKxH, segment_ids_BxT):
-    """Writes this call's keys/values into the cache; returns the cache and the query mask."""
+  def _update_cache(self, k_BxTxKxH, v_BxTxKxH, segment_ids_BxT, positions_BxT):
+    """Writes this call's keys/values into the cache; returns the cache, the query mask and the keys' positions."""
     b, t, kh, h = k_BxTxKxH.shape
     s = self.cache_len
     if s <= 0:
@@ -119,8 +155,14 @@ class Attention(nn.Module):
     cached_k.value = jax.lax.dynamic_update_slice(cached_k.value, k_BxTxKxH, (0, i, 0, 0))
     cached_v.value = jax.lax.dynamic_update_slice(cached_v.value, v_BxTxKxH, (0, i, 0, 0))
     valid.value = jax.lax.dynamic_update_slice(valid.value, segment_ids_BxT > 0, (0, i))
+    k_positions_BxS = None
+    if self.config.positions == "relative":  # the bias needs every cached key's position
+      cached_positions = self.variable("cache", "positions", jnp.zeros, (b, s), jnp.int32)
+      cached_positions.value = jax.lax.dynamic_update_slice(cached_positions.value,
+                                                            positions_BxT.astype(jnp.int32), (0, i))
+      k_positions_BxS = cached_positions.value
     index.value = i + t
     # Query t (absolute position i + t) sees written, valid keys at positions <= i + t.
     causal_TxS = (i + jnp.arange(t))[:, None] >= jnp.arange(s)[None, :]
     mask_Bx1xTxS = (causal_TxS[None] & valid.value[:, None, :])[:, None]
-    return cached_k.value, cached_v.value, mask_Bx1xTxS
+    return cached_k.value, cached_v.value, mask_Bx1xTxS, k_positions_BxS

@@ -26,11 +26,25 @@ class ModelConfig:
   num_kv_heads: int | None = None          # K: key/value heads (grouped-query attention); None = num_heads
   head_dim: int | None = None              # H: per-head width; None = d_model // num_heads
   d_ff: int = 512                          # F: MLP hidden width
-  activation: Literal["gelu", "swiglu"] = "gelu"
+  # MLP nonlinearity: "gelu" (tanh approximation; GPT-2's gelu_new), "gelu_exact" (erf; BERT), "relu" (T5 v1.0),
+  # or gated: "swiglu" (silu(gate) * up; Llama) and "geglu" (tanh-gelu(gate) * up; T5 v1.1).
+  activation: Literal["gelu", "gelu_exact", "relu", "swiglu", "geglu"] = "gelu"
   norm: Literal["layernorm", "rmsnorm"] = "layernorm"
-  positions: Literal["learned", "rotary"] = "learned"
+  # "pre": x + f(norm(x)) and a final norm (GPT-2, Llama, T5); "post": norm(x + f(x)) with a norm after the
+  # embeddings and none at the end (BERT).
+  norm_position: Literal["pre", "post"] = "pre"
+  # Biases on the dense projections: none (Llama, T5), on query/key/value only (Qwen2), on every attention
+  # and MLP projection (GPT-2, BERT). LayerNorm always has its bias, RMSNorm none.
+  projection_bias: Literal["none", "qkv", "all"] = "none"
+  # "learned": a position table; "rotary": RoPE on queries and keys; "relative": T5's bucketed relative
+  # position bias, one table per stack shared by its layers.
+  positions: Literal["learned", "rotary", "relative"] = "learned"
   max_len: int = 1024                      # longest sequence (learned position table size, KV cache bound)
   rope_base: float = 10_000.0
+  relative_buckets: int = 32               # T5 relative attention: buckets (half per direction in an encoder)
+  relative_max_distance: int = 128         # T5 relative attention: distances past this share the last bucket
+  scale_attention: bool = True             # divide q.k by sqrt(head width); T5 folds that into its init instead
+  scale_tied_logits: bool = False          # T5 v1.0: hidden * d_model**-0.5 before the tied output projection
   attention: Literal["auto", "xla", "cudnn", "einsum"] = "auto"  # kernel; auto: cuDNN on GPU (16-bit), einsum on CPU
   dropout: float = 0.0                     # on attention output, MLP output and embeddings
   tie_embeddings: bool = True              # output projection = embedding matrix transposed
@@ -42,12 +56,20 @@ class ModelConfig:
   init_std: float = 0.02
 
   def __post_init__(self):
+    for name, allowed in _CHOICES.items():
+      if getattr(self, name) not in allowed:
+        raise ValueError(f"model.{name}={getattr(self, name)!r}; expected one of {allowed}.")
     kv = self.kv_heads
     if self.num_heads % kv:
       raise ValueError(f"model.num_heads ({self.num_heads}) must be a multiple of model.num_kv_heads ({kv}).")
     if self.head_dim is None and self.d_model % self.num_heads:
       raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.num_heads ({self.num_heads}), "
                        "or set model.head_dim.")
+
+  @property
+  def gated(self) -> bool:
+    """Whether the MLP has a gate matrix (swiglu, geglu)."""
+    return self.activation in ("swiglu", "geglu")
 
   @property
   def kv_heads(self) -> int:
@@ -65,6 +87,11 @@ class ModelConfig:
   def storage_dtype(self):
     return jnp.dtype(self.param_dtype)
 
+
+_CHOICES = {"activation": ("gelu", "gelu_exact", "relu", "swiglu", "geglu"), "norm": ("layernorm", "rmsnorm"),
+            "norm_position": ("pre", "post"), "projection_bias": ("none", "qkv", "all"),
+            "positions": ("learned", "rotary", "relative"), "remat": ("none", "full", "dots"),
+            "attention": ("auto", "xla", "cudnn", "einsum")}
 
 PRESETS: dict[str, dict] = {
     "tiny": dict(num_layers=4, d_model=128, num_heads=4, d_ff=512, max_len=512),

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from lm.models import layers
 from lm.models.config import ModelConfig
-from lm.models.transformer import Embedder, Stack, default_segments_and_positions
+from lm.models.transformer import Embedder, Stack, default_segments_and_positions, embedding_norm, final_norm
 
 
 class BertModel(nn.Module):
@@ -38,13 +38,15 @@ class BertModel(nn.Module):
       token_types_BxT = jnp.zeros_like(tokens_BxT)
     x_BxTxD = x_BxTxD + nn.Embed(self.num_token_types, c.d_model, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
                                  embedding_init=layers.init(c, "classes", "embed"), name="token_types")(token_types_BxT)
-    x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(x_BxTxD)
+    x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(embedding_norm(c, x_BxTxD))
     x_BxTxD = Stack(c, causal=False, name="stack")(x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
-    hidden_BxTxD = layers.Norm(c, name="final_norm")(x_BxTxD)
+    hidden_BxTxD = final_norm(c, x_BxTxD)
 
     dense = lambda features, axes, name: nn.Dense(features, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
                                                   kernel_init=layers.init(c, *axes), name=name)
-    h_BxTxD = layers.Norm(c, name="mlm_norm")(nn.gelu(dense(c.d_model, ("embed", "mlp"), "mlm_transform")(hidden_BxTxD)))
+    # The MLM transform uses the MLP's nonlinearity (a gated MLP's gelu: there is no gate here).
+    act = layers.ACTIVATIONS["gelu" if c.gated else c.activation]
+    h_BxTxD = layers.Norm(c, name="mlm_norm")(act(dense(c.d_model, ("embed", "mlp"), "mlm_transform")(hidden_BxTxD)))
     mlm_bias = self.param("mlm_bias", nn.with_logical_partitioning(nn.initializers.zeros, ("vocab",)), (c.vocab_size,),
                           c.storage_dtype)
     mlm_logits_BxTxV = embedder.logits(h_BxTxD).astype(jnp.float32) + mlm_bias

@@ -23,6 +23,8 @@ class EncoderDecoder(nn.Module):
 
   def setup(self):
     c = self.config
+    if c.norm_position != "pre":
+      raise ValueError("EncoderDecoder has pre-norm blocks only (T5); model.norm_position must be 'pre'.")
     self.embedder = Embedder(c)
     self.encoder = Stack(c, causal=False)
     self.encoder_norm = layers.Norm(c)

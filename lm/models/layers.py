@@ -6,6 +6,8 @@ Every parameter carries logical axis names; `lm.training.sharding` maps them to 
 
 from __future__ import annotations
 
+import math
+
 import flax
 import flax.linen as nn
 import jax
@@ -34,6 +36,29 @@ def init(config: ModelConfig, *axes: str, scale: float = 1.0):
   return lambda rng, shape, dtype=jnp.float32: _Partitioned(base(rng, shape, dtype), axes)
 
 
+def zeros(*axes: str):
+  """A zeros initializer (biases) with logical axis names `axes` attached."""
+  return lambda rng, shape, dtype=jnp.float32: _Partitioned(jnp.zeros(shape, dtype), axes)
+
+
+def dense(config: ModelConfig, features, in_axes: tuple[str, ...], out_axes: tuple[str, ...], name: str, *,
+          bias: bool = False, scale: float = 1.0, axis=-1) -> nn.DenseGeneral:
+  """A projection with logically named kernel (and bias) axes, in the config's dtypes."""
+  c = config
+  return nn.DenseGeneral(features, axis=axis, use_bias=bias, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
+                         kernel_init=init(c, *in_axes, *out_axes, scale=scale), bias_init=zeros(*out_axes), name=name)
+
+
+# Pointwise nonlinearities by `ModelConfig.activation`; a gated MLP applies its function to the gate.
+ACTIVATIONS = {
+    "gelu": lambda x: nn.gelu(x, approximate=True),
+    "gelu_exact": lambda x: nn.gelu(x, approximate=False),
+    "relu": nn.relu,
+    "swiglu": nn.silu,
+    "geglu": lambda x: nn.gelu(x, approximate=True),
+}
+
+
 class Norm(nn.Module):
   """LayerNorm or RMSNorm over the last axis, per `config.norm`."""
 
@@ -52,7 +77,7 @@ class Norm(nn.Module):
 
 
 class Mlp(nn.Module):
-  """Position-wise feed-forward: GELU (two matrices) or SwiGLU (three, gated)."""
+  """Position-wise feed-forward: act(x up) down (two matrices), or gated, (act(x gate) * x up) down (three)."""
 
   config: ModelConfig
 
@@ -60,18 +85,37 @@ class Mlp(nn.Module):
   def __call__(self, x_BxTxD: jax.Array) -> jax.Array:
     c = self.config
     shape = x_BxTxD.shape
-    x_BxTxD = x_BxTxD.reshape(-1, shape[-1])  # 2-D matmuls: their backward needs no transposes on CPU
-    dense = lambda features, axes, name, scale=1.0: nn.DenseGeneral(
-        features, use_bias=False, dtype=c.compute_dtype, param_dtype=c.storage_dtype,
-        kernel_init=init(c, *axes, scale=scale), name=name)
-    if c.activation == "swiglu":
-      gate_BxTxF = dense(c.d_ff, ("embed", "mlp"), "gate")(x_BxTxD)
-      up_BxTxF = dense(c.d_ff, ("embed", "mlp"), "up")(x_BxTxD)
-      h_BxTxF = nn.silu(gate_BxTxF) * up_BxTxF
+    x_BTxD = x_BxTxD.reshape(-1, shape[-1])  # 2-D matmuls: their backward needs no transposes on CPU
+    bias = c.projection_bias == "all"
+    act = ACTIVATIONS[c.activation]
+    h_BTxF = dense(c, c.d_ff, ("embed",), ("mlp",), "up", bias=bias)(x_BTxD)
+    if c.gated:
+      h_BTxF = act(dense(c, c.d_ff, ("embed",), ("mlp",), "gate", bias=bias)(x_BTxD)) * h_BTxF
     else:
-      h_BxTxF = nn.gelu(dense(c.d_ff, ("embed", "mlp"), "up")(x_BxTxD))
+      h_BTxF = act(h_BTxF)
     # Residual-branch outputs start small so the stream's variance does not grow with depth.
-    return dense(c.d_model, ("mlp", "embed"), "down", scale=(2 * c.num_layers) ** -0.5)(h_BxTxF).reshape(shape)
+    down = dense(c, c.d_model, ("mlp",), ("embed",), "down", bias=bias, scale=(2 * c.num_layers) ** -0.5)
+    return down(h_BTxF).reshape(shape)
+
+
+def relative_bucket(relative_BxTxS: jax.Array, bidirectional: bool, num_buckets: int, max_distance: int) -> jax.Array:
+  """T5's bucket of each relative position (key position - query position), in [0, num_buckets).
+
+  Half the buckets (per direction, when bidirectional) hold distances exactly, the rest grow
+  logarithmically up to `max_distance`; a causal stack only ever sees keys at or before the query.
+  """
+  buckets = jnp.zeros_like(relative_BxTxS)
+  if bidirectional:
+    num_buckets //= 2
+    buckets += (relative_BxTxS > 0).astype(buckets.dtype) * num_buckets
+    distance = jnp.abs(relative_BxTxS)
+  else:
+    distance = -jnp.minimum(relative_BxTxS, 0)
+  exact = num_buckets // 2
+  far = exact + (jnp.log(jnp.maximum(distance, 1).astype(jnp.float32) / exact) / math.log(max_distance / exact)
+                 * (num_buckets - exact)).astype(buckets.dtype)
+  far = jnp.minimum(far, num_buckets - 1)
+  return buckets + jnp.where(distance < exact, distance, far)
 
 
 def rotary(x_BxTxNxH: jax.Array, positions_BxT: jax.Array, base: float) -> jax.Array:

@@ -14,13 +14,14 @@ import jax
 import jax.numpy as jnp
 
 from lm.models import layers
-from lm.models.attention import Attention
+from lm.models.attention import Attention, RelativeBias
 from lm.models.config import ModelConfig
 
 
 class Block(nn.Module):
-  """Pre-norm residual block: x + attn(norm(x)) [+ cross_attn(norm(.), encoded)], then + mlp(norm(.)).
+  """Residual block: self-attention [, cross-attention to `encoded`], MLP, each with a norm.
 
+  Pre-norm (default): x + f(norm(x)); post-norm (`config.norm_position="post"`, BERT): norm(x + f(x)).
   `causal=False` gives the encoder's bidirectional block; `cross=True` the encoder-decoder's
   decoder block, which also attends to the encoder's output.
   """
@@ -33,19 +34,24 @@ class Block(nn.Module):
 
   @nn.compact
   def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool, encoded_BxSxD=None,
-               encoded_segment_ids_BxS=None):
+               encoded_segment_ids_BxS=None, relative_table_RxN=None):
     c = self.config
     drop = nn.Dropout(c.dropout, deterministic=deterministic)
-    h_BxTxD = Attention(c, self.causal, self.decode, self.cache_len, name="attention")(
-        layers.Norm(c, name="attention_norm")(x_BxTxD), segment_ids_BxT, positions_BxT)
-    x_BxTxD = x_BxTxD + drop(h_BxTxD)
+    post = c.norm_position == "post"
+
+    def residual(x_BxTxD, name, branch):
+      norm = layers.Norm(c, name=f"{name}_norm")
+      if post:
+        return norm(x_BxTxD + drop(branch(x_BxTxD)))
+      return x_BxTxD + drop(branch(norm(x_BxTxD)))
+
+    x_BxTxD = residual(x_BxTxD, "attention", lambda h: Attention(c, self.causal, self.decode, self.cache_len,
+                                                                 name="attention")(
+        h, segment_ids_BxT, positions_BxT, relative_table_RxN=relative_table_RxN))
     if self.cross:
-      h_BxTxD = Attention(c, causal=False, name="cross_attention")(
-          layers.Norm(c, name="cross_attention_norm")(x_BxTxD), segment_ids_BxT, positions_BxT,
-          kv_BxSxD=encoded_BxSxD, kv_segment_ids_BxS=encoded_segment_ids_BxS)
-      x_BxTxD = x_BxTxD + drop(h_BxTxD)
-    h_BxTxD = layers.Mlp(c, name="mlp")(layers.Norm(c, name="mlp_norm")(x_BxTxD))
-    x_BxTxD = x_BxTxD + drop(h_BxTxD)
+      x_BxTxD = residual(x_BxTxD, "cross_attention", lambda h: Attention(c, causal=False, name="cross_attention")(
+          h, segment_ids_BxT, positions_BxT, kv_BxSxD=encoded_BxSxD, kv_segment_ids_BxS=encoded_segment_ids_BxS))
+    x_BxTxD = residual(x_BxTxD, "mlp", layers.Mlp(c, name="mlp"))
     return nn.with_logical_constraint(x_BxTxD, ("act_batch", "act_length", "act_embed"))
 
 
@@ -79,11 +85,12 @@ class Stack(nn.Module):
     block = _ScannedBlock if c.scan_layers else Block
     if c.remat != "none":
       block = nn.remat(block, policy=_REMAT_POLICIES[c.remat], static_argnums=(4,))
-    args = (segment_ids_BxT, positions_BxT, deterministic, encoded_BxSxD, encoded_segment_ids_BxS)
+    relative_table_RxN = RelativeBias(c, name="relative_bias")() if c.positions == "relative" else None
+    args = (segment_ids_BxT, positions_BxT, deterministic, encoded_BxSxD, encoded_segment_ids_BxS, relative_table_RxN)
     make = lambda cls, name: cls(c, self.causal, self.decode, self.cache_len, self.cross, name=name)
     if c.scan_layers:
       scanned = nn.scan(block, variable_axes={"params": 0, "cache": 0}, split_rngs={"params": True, "dropout": True},
-                        in_axes=(nn.broadcast,) * 5, length=c.num_layers,
+                        in_axes=(nn.broadcast,) * 6, length=c.num_layers,
                         metadata_params={nn.PARTITION_NAME: "layers"})
       x_BxTxD, _ = make(scanned, "layers")(x_BxTxD, *args)
       return x_BxTxD
@@ -99,6 +106,16 @@ def default_segments_and_positions(tokens_BxT, segment_ids_BxT=None, positions_B
   if positions_BxT is None:
     positions_BxT = jnp.broadcast_to(jnp.arange(tokens_BxT.shape[1]), tokens_BxT.shape)
   return segment_ids_BxT, positions_BxT
+
+
+def embedding_norm(config: ModelConfig, x_BxTxD):
+  """Post-norm models (BERT) normalise the summed embeddings; pre-norm ones pass them on as they are."""
+  return layers.Norm(config, name="embedding_norm")(x_BxTxD) if config.norm_position == "post" else x_BxTxD
+
+
+def final_norm(config: ModelConfig, x_BxTxD, name: str = "final_norm"):
+  """Pre-norm stacks end with a norm (their last residual sum is unnormalised); post-norm ones already did."""
+  return layers.Norm(config, name=name)(x_BxTxD) if config.norm_position == "pre" else x_BxTxD
 
 
 class Embedder(nn.Module):
@@ -124,6 +141,8 @@ class Embedder(nn.Module):
     return x_BxTxD
 
   def logits(self, x_BxTxD):
+    if self.config.scale_tied_logits and self.config.tie_embeddings:
+      x_BxTxD = x_BxTxD * self.config.d_model ** -0.5
     b, t, d = x_BxTxD.shape
     x_BTxD = x_BxTxD.reshape(b * t, d)  # a 2-D matmul (see layers.Mlp)
     logits_BTxV = self.tokens.attend(x_BTxD) if self.config.tie_embeddings else self.unembed(x_BTxD)
@@ -150,10 +169,10 @@ class Decoder(nn.Module):
     segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     embedder = Embedder(c, name="embedder")
     x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
-    x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(x_BxTxD)
+    x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(embedding_norm(c, x_BxTxD))
     x_BxTxD = Stack(c, causal=True, decode=self.decode, cache_len=self.cache_len, name="stack")(
         x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
-    x_BxTxD = layers.Norm(c, name="final_norm")(x_BxTxD)
+    x_BxTxD = final_norm(c, x_BxTxD)
     if return_hidden:
       return x_BxTxD
     logits_BxTxV = embedder.logits(x_BxTxD).astype(jnp.float32)

@@ -29,6 +29,7 @@ LOGICAL_RULES: tuple[tuple[str, str | tuple[str, ...] | None], ...] = (
     ("kv_heads", "tensor"),
     ("head_dim", None),
     ("position", None),
+    ("relative_buckets", None),
     ("norm", None),
     ("layers", None),
     ("classes", None),
