@@ -29,6 +29,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import sentencepiece as spm
 
 from lm import distributed
@@ -43,6 +44,8 @@ def sentinel(i: int) -> str:
 
 class Tokenizer:
   """A SentencePiece model with named special ids. Picklable (grain workers get a copy)."""
+
+  filename = "tokenizer.model"  # its file in a run directory
 
   def __init__(self, model_proto: bytes, where: str = "<memory>"):
     self._proto, self.where = model_proto, where
@@ -107,6 +110,10 @@ class Tokenizer:
 
   def id_to_piece(self, i: int) -> str:
     return self._sp.id_to_piece(int(i))
+
+  def word_start_table(self) -> np.ndarray:
+    """[V] bool: pieces that begin a word (SentencePiece marks them with a leading '▁')."""
+    return np.asarray([self.id_to_piece(i).startswith("\u2581") for i in range(self.vocab_size)])
 
 
 def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, model_type: str = "unigram") -> Tokenizer:

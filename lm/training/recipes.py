@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
-import numpy as np
 
 from lm import settings
 from lm.data import span_corruption, transforms
@@ -76,17 +75,12 @@ def _bert_layout(config, schema, tok):
                     ("sentence_a", "sentence_b"), pack=False)
 
 
-def _word_start_table(tok) -> np.ndarray:
-  """[V] bool: pieces that begin a word (SentencePiece marks them with a leading '▁')."""
-  return np.asarray([tok.id_to_piece(i).startswith("\u2581") for i in range(tok.vocab_size)])
-
-
 def _bert_losses(model, config, tok):
   masking = settings.section(masked.MaskingConfig, config.masking, "masking")
   common = dict(masking=masking, mask_id=tok.require("mask_id"), special_ids=tok.special_ids,
                 random_low=max(tok.special_ids) + 1, vocab_size=tok.vocab_size, mlm_weight=config.bert.mlm_weight,
                 nsp_weight=config.bert.nsp_weight,
-                word_start_table=_word_start_table(tok) if masking.whole_word else None)
+                word_start_table=tok.word_start_table() if masking.whole_word else None)
   return masked.make_loss(model, **common, train=True), masked.make_loss(model, **common, train=False)
 
 

@@ -15,6 +15,7 @@ from lm import settings
 
 CONFIG_FILE = "config.json"
 TOKENIZER_FILE = "tokenizer.model"  # every run saves the tokenizer it trained with beside its checkpoints
+HF_TOKENIZER_FILE = "hf_tokenizer.json"  # ... or, started from a Hugging Face checkpoint, that checkpoint's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +23,7 @@ class RunFiles:
   workdir: str
   config: dict                      # the resolved config (settings.to_dict)
   tokenizer: bytes | None = None    # the tokenizer's serialised model; its ids index the checkpoint's embeddings
+  tokenizer_file: str = TOKENIZER_FILE  # its file name: a SentencePiece model, or a Hugging Face tokenizer bundle
 
   def check_resume(self) -> None:
     """Before resuming: the tokenizer must be the one the checkpoints were trained with.
@@ -29,7 +31,7 @@ class RunFiles:
     A tokenizer retrained with other settings can have the same vocabulary size (it is rounded up to
     a multiple of 128), so shapes agree while every token id means something else.
     """
-    path = os.path.join(self.workdir, TOKENIZER_FILE)
+    path = os.path.join(self.workdir, self.tokenizer_file)
     if self.tokenizer is None or not os.path.isfile(path):
       return
     with open(path, "rb") as f:
@@ -43,10 +45,13 @@ class RunFiles:
   def write(self) -> None:
     settings.write_json(os.path.join(self.workdir, CONFIG_FILE), self.config)
     if self.tokenizer is not None:
-      settings.write_bytes(os.path.join(self.workdir, TOKENIZER_FILE), self.tokenizer)
+      settings.write_bytes(os.path.join(self.workdir, self.tokenizer_file), self.tokenizer)
 
 
 def for_run(workdir: str, config, tokenizer=None) -> RunFiles:
-  """The files of a run with `config` (an ml_collections config) and `tokenizer` (a lm.data Tokenizer)."""
+  """The files of a run with `config` (an ml_collections config) and `tokenizer` (a lm.data Tokenizer or an
+  lm.interop HFTokenizer)."""
   settings.prepare_workdir(workdir)
-  return RunFiles(workdir, settings.to_dict(config), None if tokenizer is None else tokenizer.proto)
+  if tokenizer is None:
+    return RunFiles(workdir, settings.to_dict(config))
+  return RunFiles(workdir, settings.to_dict(config), tokenizer.proto, tokenizer.filename)

@@ -18,7 +18,8 @@ from absl import logging
 from lm import settings
 from lm.data import tokenizer as tokenizer_lib
 from lm.training import checkpoint
-from lm.training.rundir import TOKENIZER_FILE
+from lm.interop.tokenizer import HFTokenizer
+from lm.training.rundir import HF_TOKENIZER_FILE, TOKENIZER_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,10 +38,13 @@ class Source:
     return saved_tokenizer(self.run_dir) if self.run_dir else None
 
 
-def saved_tokenizer(run_dir: str) -> tokenizer_lib.Tokenizer | None:
-  """The tokenizer a run saved in its work dir, if it did."""
+def saved_tokenizer(run_dir: str) -> tokenizer_lib.Tokenizer | HFTokenizer | None:
+  """The tokenizer a run saved in its work dir (its own SentencePiece model, or a Hugging Face checkpoint's)."""
   path = os.path.join(run_dir, TOKENIZER_FILE)
-  return tokenizer_lib.Tokenizer.from_file(path) if os.path.isfile(path) else None
+  if os.path.isfile(path):
+    return tokenizer_lib.Tokenizer.from_file(path)
+  path = os.path.join(run_dir, HF_TOKENIZER_FILE)
+  return HFTokenizer.from_file(path) if os.path.isfile(path) else None
 
 
 def _latest_step(directory: str) -> int | None:
