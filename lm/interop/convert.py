@@ -101,3 +101,63 @@ def import_checkpoint(hf_dir: str, workdir: str) -> Imported:
   logging.info("Imported %s (%s, %d parameters) into %s in %.1f s.", hf_dir, imported.hf_config.get("model_type"),
                sum(x.size for x in jax.tree.leaves(imported.params)), workdir, time.perf_counter() - started)
   return imported
+
+
+def family_of(config: dict, model_config: ModelConfig) -> families.Family:
+  """The family a run exports as: the one it was imported from, else the one its architecture resembles."""
+  origin = (config.get("converted_from") or {}).get("family")
+  if origin:
+    return families.by_name(origin)
+  objective = config.get("objective") or ("causal" if config.get("architecture", "decoder") == "decoder" else None)
+  if objective == "causal":
+    return families.by_name("gpt2" if model_config.positions == "learned" else "llama")
+  if objective == "bert" or config.get("architecture") == "encoder":
+    return families.by_name("bert")
+  return families.by_name("t5")
+
+
+def model_params(params: dict) -> dict:
+  """The language model's own parameters in a run's tree: a task's backbone or an RL run's policy (heads dropped)."""
+  for key in ("policy", "backbone"):
+    if key in params:
+      logging.info("Exporting the run's %s (%s not exported).", key, ", ".join(k for k in params if k != key))
+      return params[key]
+  return params
+
+
+def export_run(workdir: str, hf_dir: str, *, dtype: str = "float32") -> dict:
+  """Writes the run in `workdir` (latest checkpoint, LoRA adapters merged) as a Hugging Face checkpoint in `hf_dir`.
+
+  Returns the checkpoint's config. A run whose architecture maps onto no family gets an error naming what does
+  not map, before anything is written.
+  """
+  from lm.training import runs  # pylint: disable=import-outside-toplevel  (runs imports most of lm.training)
+  hf_dir = strip_prefix(hf_dir)
+  run = runs.load(workdir)
+  config = settings.to_dict(run.config)
+  model_config = run.model.config if hasattr(run.model, "config") else None
+  family = family_of(config, model_config)
+  special = {role: getattr(run.tokenizer, f"{role}_id", None) for role in ("pad", "bos", "eos", "unk")}
+  hf_config = {**family.hf_config(model_config, special), "dtype": dtype}
+  params = model_params(run.params)
+  tensors = layouts.to_hf(family.rules(model_config, family.prefixes[0] if family.prefixes else ""), params)
+  tensors = {k: v.astype(jnp.dtype(dtype)) for k, v in tensors.items()}
+  tokenizer = tokenizer_files(run.tokenizer)
+  if os.path.isfile(os.path.join(hf_dir, hf_files.CONFIG)):
+    raise settings.ConfigError(f"{hf_dir} already holds a checkpoint (config.json); export into a new directory.")
+  hf_files.write(hf_dir, hf_config, tensors)
+  for name, text in tokenizer.items():
+    with open(os.path.join(hf_dir, name), "w", encoding="utf-8") as f:
+      f.write(text)
+  logging.info("Exported %s (step %d) as %s into %s.", workdir, run.step, hf_config["model_type"], hf_dir)
+  return hf_config
+
+
+def tokenizer_files(tokenizer) -> dict[str, str]:
+  """The tokenizer files `transformers.AutoTokenizer` reads: a checkpoint's own, as they came."""
+  files = getattr(tokenizer, "files", None)
+  if files is None:
+    raise hf_files.CheckpointError(
+        "this run's tokenizer is lm's own SentencePiece model; exporting it as a Hugging Face tokenizer is not "
+        "supported yet. Nothing was written.")
+  return dict(files)

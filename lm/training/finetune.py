@@ -62,6 +62,7 @@ def run(config, workdir: str) -> Result:
   if source is not None:
     whole = tuple(name for name, t in tasks.TASKS.items() if not t.heads and config.architecture in t.architectures)
     transfer.check_objective(source, expected, config.task, config.architecture, whole)
+    transfer.inherit_model(config, source)
   settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
   schema = sources.schema_of(spec.name)

@@ -97,6 +97,29 @@ def check_objective(source: Source, expected: str, task: str, architecture: str,
         "config.architecture.")
 
 
+# Model fields a stage may choose for itself; the others are the architecture, which the checkpoint fixes.
+RUNTIME_MODEL_FIELDS = ("dropout", "dtype", "attention", "remat")
+
+
+def inherit_model(config, source: Source) -> None:
+  """Gives `config.model` the architecture of the run `source` (all but `RUNTIME_MODEL_FIELDS`), logging what changed.
+
+  A stage started from a checkpoint can only have that checkpoint's shape, so asking the user to repeat it
+  (every field of an imported Llama, say) would only invite mismatches.
+  """
+  theirs = (source.config or {}).get("model")
+  if not theirs:
+    return
+  mine = settings.to_dict(config.model)
+  merged = {**theirs, **{k: mine[k] for k in RUNTIME_MODEL_FIELDS if k in mine}}
+  changed = sorted(k for k in merged if k in mine and mine[k] != merged[k])
+  if changed:
+    logging.info("init_from=%s: model %s taken from that run.", source.run_dir,
+                 ", ".join(f"{k}={merged[k]!r} (config: {mine[k]!r})" for k in changed))
+  with config.unlocked():
+    config.model = type(config.model)(merged)
+
+
 def describe_model_mismatch(source: Source, model_config: dict) -> str:
   """The model keys where this config and the source run's config differ, as a hint for errors."""
   theirs = (source.config or {}).get("model", {})
