@@ -67,7 +67,7 @@ def read_checkpoint(directory: str, *, with_tokenizer: bool = True) -> Imported:
   else:
     base = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), abstract)
   params = layouts.to_lm(rules, tensors, base, directory, family.ignore)
-  tokenizer = HFTokenizer.from_checkpoint(directory, hf) if with_tokenizer else None
+  tokenizer = HFTokenizer.from_checkpoint(directory, hf, family.special_defaults(hf)) if with_tokenizer else None
   if tokenizer is not None and tokenizer.vocab_size > model_config.vocab_size:
     raise hf_files.CheckpointError(f"{directory}: the tokenizer has {tokenizer.vocab_size} tokens but the model's "
                                    f"vocab_size is {model_config.vocab_size}.")

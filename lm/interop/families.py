@@ -24,6 +24,8 @@ class Family:
   prefixes: tuple[str, ...]                     # tensor-name prefixes a task model adds ("transformer.", "model.")
   hf_config: Callable[[ModelConfig, dict], dict]  # (model config, special token ids) -> checkpoint config
   ignore: Callable[[str], bool] = lambda _: False  # checkpoint tensors that are not parameters (buffers)
+  # Special-token roles the tokenizer leaves open, filled from the checkpoint config (T5's bos = decoder start)
+  special_defaults: Callable[[dict], dict] = lambda _: {}
 
   def prefix_of(self, names) -> str:
     """The prefix the checkpoint's tensors carry ("" for a base model saved without its task head)."""
@@ -34,8 +36,8 @@ class Family:
 
 
 def _registry() -> dict[str, Family]:
-  from lm.interop import gpt2, llama  # pylint: disable=import-outside-toplevel
-  families = (gpt2.FAMILY, llama.FAMILY)
+  from lm.interop import bert, gpt2, llama, t5  # pylint: disable=import-outside-toplevel
+  families = (gpt2.FAMILY, llama.FAMILY, bert.FAMILY, t5.FAMILY)
   return {model_type: f for f in families for model_type in f.model_types}
 
 

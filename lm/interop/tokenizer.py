@@ -51,8 +51,9 @@ class HFTokenizer:
     self.sentinel_ids: list[int] = list(special.get("sentinels", []))
 
   @classmethod
-  def from_checkpoint(cls, directory: str, hf_config: dict | None = None) -> "HFTokenizer":
-    """The tokenizer saved beside a checkpoint (`tokenizer.json` + `tokenizer_config.json`)."""
+  def from_checkpoint(cls, directory: str, hf_config: dict | None = None, defaults: dict | None = None) -> "HFTokenizer":
+    """The tokenizer saved beside a checkpoint (`tokenizer.json` + `tokenizer_config.json`); `defaults` fill roles
+    the tokenizer leaves open (T5's bos is its decoder start token)."""
     path = os.path.join(directory, "tokenizer.json")
     if not os.path.isfile(path):
       spm = [f for f in ("tokenizer.model", "spiece.model") if os.path.isfile(os.path.join(directory, f))]
@@ -69,6 +70,9 @@ class HFTokenizer:
     except Exception as e:  # tokenizers raises a plain Exception for a malformed file
       raise CheckpointError(f"{path}: not a tokenizers file ({e}).") from None
     special = _special_ids(tok, files, hf_config or {}, directory)
+    for role, token_id in (defaults or {}).items():
+      if special.get(role) is None:
+        special[role] = token_id
     bundle = json.dumps({"format": FORMAT, "files": files, "special": special}, sort_keys=True).encode()
     return cls(bundle, where=path)
 

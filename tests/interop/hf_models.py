@@ -42,6 +42,27 @@ def llama_tokenizer():
                                               unk_token="<unk>")
 
 
+def bert_tokenizer():
+  tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+  tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+  tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+  tok.decoder = decoders.WordPiece()
+  tok.train_from_iterator(TEXTS, trainers.WordPieceTrainer(
+      vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+  return transformers.BertTokenizerFast(tokenizer_object=tok)
+
+
+def t5_tokenizer(extra_ids: int = 8):
+  tok = Tokenizer(models.Unigram())
+  tok.pre_tokenizer = pre_tokenizers.Metaspace()
+  tok.decoder = decoders.Metaspace()
+  tok.train_from_iterator(TEXTS, trainers.UnigramTrainer(vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"],
+                                                         unk_token="<unk>"))
+  sentinels = [f"<extra_id_{i}>" for i in range(extra_ids)]
+  return transformers.PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
+                                              unk_token="<unk>", additional_special_tokens=sentinels)
+
+
 def save(model, tokenizer, directory: str) -> str:
   os.makedirs(directory, exist_ok=True)
   model.save_pretrained(directory)
@@ -50,7 +71,7 @@ def save(model, tokenizer, directory: str) -> str:
 
 
 def build(family: str, directory: str, *, seed: int = 0, **overrides):
-  """A random `family` model ("gpt2", "llama", "qwen2") saved with its tokenizer; returns (model, tokenizer)."""
+  """A random `family` model ("gpt2", "llama", "qwen2", "bert", "t5") saved with its tokenizer; returns (model, tokenizer)."""
   torch.manual_seed(seed)
   if family == "gpt2":
     tokenizer = gpt2_tokenizer()
@@ -68,6 +89,19 @@ def build(family: str, directory: str, *, seed: int = 0, **overrides):
       model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**common))
     else:
       model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**common))
+  elif family == "bert":
+    tokenizer = bert_tokenizer()
+    config = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=4, intermediate_size=48, max_position_embeddings=64,
+                                     pad_token_id=tokenizer.pad_token_id, **overrides)
+    model = transformers.BertForPreTraining(config)
+  elif family == "t5":
+    tokenizer = t5_tokenizer()
+    config = transformers.T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4,
+                                   relative_attention_num_buckets=8, relative_attention_max_distance=20,
+                                   pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                   decoder_start_token_id=tokenizer.pad_token_id, **overrides)
+    model = transformers.T5ForConditionalGeneration(config)
   else:
     raise ValueError(family)
   _randomise_norms(model)
