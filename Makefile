@@ -8,12 +8,16 @@ DATA_DIR ?= $(CURDIR)/data
 # Tests run in parallel on every core; the suite forces its own CPU device count. Tests sharing expensive
 # module fixtures (e.g. the RLHF runs) carry an xdist_group mark so that one worker builds them once.
 PYTEST_ARGS ?= -n auto --dist loadgroup
+# The interop tests compare against transformers on CPU torch. Installed first, pinned: a bare `torch` requirement
+# would pull a several-GB CUDA build. Set TORCH= to skip (e.g. when a torch is already installed).
+TORCH ?= torch==2.13.0
 
 .PHONY: test demo demo-pretrain install clean bench soak
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH),$(PY) -m pip install --quiet "$(TORCH)")
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 

@@ -22,10 +22,14 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8",
     "tqdm>=4.66",
     "submitit>=1.5",              # sweeps on SLURM: job arrays, requeue on preemption (experiments/sweep.py)
+    "safetensors>=0.4",           # Hugging Face checkpoints in and out (lm/interop), read without torch
+    "tokenizers>=0.20",           # ... and their tokenizers (byte-level BPE, WordPiece, unigram)
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.89", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+    # transformers + CPU torch only check lm/interop's parity with the reference implementations.
+    "test": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.89", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29",
+             "transformers>=5.0", "torch>=2.4"],
     "notebooks": ["jupyterlab>=4", "ipykernel>=6.29"],
     "bench": ["pandas>=2"],
     "cuda": ["jax[cuda12]"],

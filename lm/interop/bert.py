@@ -60,7 +60,7 @@ def rules(c: ModelConfig, prefix: str) -> list[layouts.Rule]:
 def hf_config(c: ModelConfig, special: dict) -> dict:
   activation = {"gelu_exact": "gelu", "gelu": "gelu_new", "relu": "relu"}
   problems = [f"{key}={getattr(c, key)!r}" for key, ok in (
-      ("norm_position", c.norm_position == "post"), ("norm", c.norm == "layernorm"), ("positions", c.positions == "learned"),
+      ("norm_position", c.norm_position == "post"), ("norm", c.norm == "layernorm"), ("scale_tied_logits", not c.scale_tied_logits), ("positions", c.positions == "learned"),
       ("projection_bias", c.projection_bias == "all"), ("activation", c.activation in activation),
       ("tie_embeddings", c.tie_embeddings), ("num_kv_heads", c.kv_heads == c.num_heads),
       ("head_dim", c.head_size * c.num_heads == c.d_model)) if not ok]

@@ -52,7 +52,7 @@ def rules(c: ModelConfig, prefix: str) -> list[layouts.Rule]:
 def hf_config(c: ModelConfig, special: dict) -> dict:
   activation = {"gelu": "gelu_new", "gelu_exact": "gelu", "relu": "relu"}
   problems = [f"{k}={getattr(c, k)!r}" for k, ok in (
-      ("positions", c.positions == "learned"), ("norm", c.norm == "layernorm"), ("norm_position", c.norm_position == "pre"),
+      ("scale_tied_logits", not c.scale_tied_logits), ("positions", c.positions == "learned"), ("norm", c.norm == "layernorm"), ("norm_position", c.norm_position == "pre"),
       ("projection_bias", c.projection_bias == "all"), ("tie_embeddings", c.tie_embeddings),
       ("activation", c.activation in activation), ("num_kv_heads", c.kv_heads == c.num_heads),
       ("head_dim", c.head_size * c.num_heads == c.d_model)) if not ok]

@@ -83,7 +83,7 @@ def rules(c: ModelConfig, prefix: str) -> list[layouts.Rule]:
 def hf_config(c: ModelConfig, special: dict) -> dict:
   activation = {"swiglu": "silu", "geglu": "gelu_pytorch_tanh"}
   problems = [f"{key}={getattr(c, key)!r}" for key, ok in (
-      ("positions", c.positions == "rotary"), ("norm", c.norm == "rmsnorm"), ("norm_position", c.norm_position == "pre"),
+      ("scale_tied_logits", not c.scale_tied_logits), ("positions", c.positions == "rotary"), ("norm", c.norm == "rmsnorm"), ("norm_position", c.norm_position == "pre"),
       ("activation", c.activation in activation), ("scale_attention", c.scale_attention)) if not ok]
   if problems:
     raise CheckpointError(f"this model does not map onto the Llama family: {', '.join(problems)}.")

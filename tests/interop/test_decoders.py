@@ -9,23 +9,13 @@ import jax.numpy as jnp
 
 from lm.interop import convert
 from lm.sampling import decode
-from tests.interop import hf_models
 
 TOLERANCE = 1e-4
-FAMILIES = {
-    "gpt2": {},
-    "llama": {},                                      # grouped-query attention, untied output, no biases
-    "llama_tied_theta": {"family": "llama", "tie_word_embeddings": True, "rope_theta": 500_000.0},
-    "qwen2": {},                                      # query/key/value biases
-}
 
 
-@pytest.fixture(scope="module", params=sorted(FAMILIES))
-def pair(request, tmp_path_factory):
-  overrides = dict(FAMILIES[request.param])
-  family = overrides.pop("family", request.param)
-  directory = str(tmp_path_factory.mktemp(request.param))
-  model, tokenizer = hf_models.build(family, directory, **overrides)
+@pytest.fixture(scope="module", params=["gpt2", "llama", "llama_tied_theta", "qwen2"])
+def pair(request, hf_checkpoint):
+  directory, model, tokenizer = hf_checkpoint(request.param)
   imported = convert.read_checkpoint(directory)
   lm_model, _ = convert.fresh_params(imported.family.objective, imported.model_config)
   return model, tokenizer, lm_model, imported

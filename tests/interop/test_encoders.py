@@ -9,27 +9,24 @@ import jax.numpy as jnp
 
 from lm.interop import convert
 from lm.sampling import decode, seq2seq
-from tests.interop import hf_models
 
 TOLERANCE = 1e-4
 
 
-def _import(family, directory, **overrides):
-  model, tokenizer = hf_models.build(family, directory, **overrides)
+def _import(directory, model, tokenizer):
   imported = convert.read_checkpoint(directory)
   lm_model, _ = convert.fresh_params(imported.family.objective, imported.model_config)
   return model, tokenizer, lm_model, imported
 
 
 @pytest.fixture(scope="module")
-def bert(tmp_path_factory):
-  return _import("bert", str(tmp_path_factory.mktemp("bert")))
+def bert(hf_checkpoint):
+  return _import(*hf_checkpoint("bert"))
 
 
-@pytest.fixture(scope="module", params=["v1_0", "v1_1"])
-def t5(request, tmp_path_factory):
-  overrides = {} if request.param == "v1_0" else {"feed_forward_proj": "gated-gelu", "tie_word_embeddings": False}
-  return _import("t5", str(tmp_path_factory.mktemp(f"t5_{request.param}")), **overrides)
+@pytest.fixture(scope="module", params=["t5_v1_0", "t5_v1_1"])
+def t5(request, hf_checkpoint):
+  return _import(*hf_checkpoint(request.param))
 
 
 def test_bert_logits_match_with_padding_and_token_types(bert):
@@ -88,10 +85,6 @@ def test_t5_greedy_generation_matches(t5):
 def test_t5_tokenizer_has_sentinels_and_decoder_start(t5):
   _, tokenizer, _, imported = t5
   assert imported.tokenizer.sentinel_ids == [tokenizer.convert_tokens_to_ids(f"<extra_id_{i}>") for i in range(8)]
-  assert imported.tokenizer.bos_id == model_start(t5)
+  assert imported.tokenizer.bos_id == t5[0].config.decoder_start_token_id
   text = "Brin likes bread and water."
   assert imported.tokenizer.encode(text) == tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
-def model_start(t5):
-  return t5[0].config.decoder_start_token_id
