@@ -61,8 +61,10 @@ def _mean_and_stderr(name: str, hits: Sequence[float]) -> dict[str, float]:
 
 
 def context_length(cfg: HarnessConfig, run_config, model) -> int:
-  """`harness.max_len`, or the sequence length the run trained on: positions beyond it were never trained."""
-  return cfg.max_len or min(int(run_config.data.seq_len), model.config.max_len)
+  """`harness.max_len`, or the sequence length the run trained on (positions beyond it were never trained); an
+  imported checkpoint, which lm did not train, takes the model's max_len."""
+  trained = (run_config.get("data") or {}).get("seq_len") or model.config.max_len
+  return cfg.max_len or min(int(trained), model.config.max_len)
 
 
 def resolve_template(cfg: HarnessConfig, run_config) -> prompts.Template:
