@@ -53,6 +53,8 @@ def run(main: Callable[[list[str]], None]) -> None:
     except ValueError as e:
       sys.exit(f"error: {e}")
     if not distributed.is_lead():  # tables and results are printed once, by process 0; logs (stderr) stay per process
+      sys.stdout.flush()
+      os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # also what C++ prints (gloo's connection messages)
       sys.stdout = open(os.devnull, "w", encoding="utf-8")  # pylint: disable=consider-using-with
     main(argv)
 

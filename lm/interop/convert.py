@@ -9,6 +9,7 @@ point takes as it takes a run of its own: `sample --workdir`, `evaluate --config
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 
@@ -146,18 +147,22 @@ def export_run(workdir: str, hf_dir: str, *, dtype: str = "float32") -> dict:
   if os.path.isfile(os.path.join(hf_dir, hf_files.CONFIG)):
     raise settings.ConfigError(f"{hf_dir} already holds a checkpoint (config.json); export into a new directory.")
   hf_files.write(hf_dir, hf_config, tensors)
-  for name, text in tokenizer.items():
-    with open(os.path.join(hf_dir, name), "w", encoding="utf-8") as f:
-      f.write(text)
+  for name, data in tokenizer.items():
+    with open(os.path.join(hf_dir, name), "wb") as f:
+      f.write(data)
   logging.info("Exported %s (step %d) as %s into %s.", workdir, run.step, hf_config["model_type"], hf_dir)
   return hf_config
 
 
-def tokenizer_files(tokenizer) -> dict[str, str]:
-  """The tokenizer files `transformers.AutoTokenizer` reads: a checkpoint's own, as they came."""
+def tokenizer_files(tokenizer) -> dict[str, bytes]:
+  """The tokenizer files `transformers.AutoTokenizer` reads: an imported checkpoint's own, as they came; or lm's
+  SentencePiece model as `tokenizer.model`, read by transformers' SentencePiece backend (the same ids: it runs
+  sentencepiece itself)."""
   files = getattr(tokenizer, "files", None)
-  if files is None:
-    raise hf_files.CheckpointError(
-        "this run's tokenizer is lm's own SentencePiece model; exporting it as a Hugging Face tokenizer is not "
-        "supported yet. Nothing was written.")
-  return dict(files)
+  if files is not None:
+    return {name: text.encode("utf-8") for name, text in files.items()}
+  special = {f"{role}_token": tokenizer.id_to_piece(i) for role in ("bos", "eos", "unk", "pad", "mask", "cls", "sep")
+             if (i := getattr(tokenizer, f"{role}_id", None)) is not None and i >= 0}
+  config = {"tokenizer_class": "SentencePieceBackend", **special,
+            "additional_special_tokens": [tokenizer.id_to_piece(i) for i in tokenizer.sentinel_ids]}
+  return {"tokenizer.model": tokenizer.proto, "tokenizer_config.json": json.dumps(config, indent=2).encode("utf-8")}

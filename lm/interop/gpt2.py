@@ -28,7 +28,13 @@ def model_config(hf: dict, where: str) -> dict:
 
 
 def rules(c: ModelConfig, prefix: str) -> list[layouts.Rule]:
+  """The tensors of GPT2LMHeadModel; a model without projection biases (lm's presets) exports them as zeros."""
   d, n, h, f = c.d_model, c.num_heads, c.head_size, c.d_ff
+  biased = c.projection_bias == "all"
+
+  def bias(hf, lm, layout, size):
+    return rule(hf, lm, layout) if biased else rule(hf, (), layouts.zeros((size,)))
+
   norm = lambda hf, lm: [rule(f"{hf}.weight", f"{lm}/LayerNorm_0/scale", layouts.IDENTITY),
                          rule(f"{hf}.bias", f"{lm}/LayerNorm_0/bias", layouts.IDENTITY)]
   out = [rule(f"{prefix}wte.weight", "embedder/tokens/embedding", layouts.IDENTITY),
@@ -39,13 +45,14 @@ def rules(c: ModelConfig, prefix: str) -> list[layouts.Rule]:
     qkv = [f"{lm}attention/{name}" for name in ("query", "key", "value")]
     out += [*norm(f"{hf}ln_1", f"{lm}attention_norm"), *norm(f"{hf}ln_2", f"{lm}mlp_norm"),
             rule(f"{hf}attn.c_attn.weight", [f"{p}/kernel" for p in qkv], fused(1, [conv1d((d,), (n, h))] * 3, [n * h] * 3)),
-            rule(f"{hf}attn.c_attn.bias", [f"{p}/bias" for p in qkv], fused(0, [reshape((n, h))] * 3, [n * h] * 3)),
+            bias(f"{hf}attn.c_attn.bias", [f"{p}/bias" for p in qkv], fused(0, [reshape((n, h))] * 3, [n * h] * 3),
+                 3 * n * h),
             rule(f"{hf}attn.c_proj.weight", f"{lm}attention/out/kernel", conv1d((n, h), (d,))),
-            rule(f"{hf}attn.c_proj.bias", f"{lm}attention/out/bias", layouts.IDENTITY),
+            bias(f"{hf}attn.c_proj.bias", f"{lm}attention/out/bias", layouts.IDENTITY, d),
             rule(f"{hf}mlp.c_fc.weight", f"{lm}mlp/up/kernel", conv1d((d,), (f,))),
-            rule(f"{hf}mlp.c_fc.bias", f"{lm}mlp/up/bias", layouts.IDENTITY),
+            bias(f"{hf}mlp.c_fc.bias", f"{lm}mlp/up/bias", layouts.IDENTITY, f),
             rule(f"{hf}mlp.c_proj.weight", f"{lm}mlp/down/kernel", conv1d((f,), (d,))),
-            rule(f"{hf}mlp.c_proj.bias", f"{lm}mlp/down/bias", layouts.IDENTITY)]
+            bias(f"{hf}mlp.c_proj.bias", f"{lm}mlp/down/bias", layouts.IDENTITY, d)]
   return out
 
 
@@ -53,7 +60,7 @@ def hf_config(c: ModelConfig, special: dict) -> dict:
   activation = {"gelu": "gelu_new", "gelu_exact": "gelu", "relu": "relu"}
   problems = [f"{k}={getattr(c, k)!r}" for k, ok in (
       ("scale_tied_logits", not c.scale_tied_logits), ("positions", c.positions == "learned"), ("norm", c.norm == "layernorm"), ("norm_position", c.norm_position == "pre"),
-      ("projection_bias", c.projection_bias == "all"), ("tie_embeddings", c.tie_embeddings),
+      ("projection_bias", c.projection_bias in ("all", "none")), ("tie_embeddings", c.tie_embeddings),
       ("activation", c.activation in activation), ("num_kv_heads", c.kv_heads == c.num_heads),
       ("head_dim", c.head_size * c.num_heads == c.d_model)) if not ok]
   if problems:

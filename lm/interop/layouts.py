@@ -62,6 +62,11 @@ def transpose() -> Layout:
   return (lambda a: (a.T,), lambda a: a.T)
 
 
+def zeros(shape: Sequence[int]) -> Layout:
+  """A checkpoint tensor with no `lm` parameter behind it, exported as zeros (GPT-2's biases of a bias-free model)."""
+  return (lambda a: (), lambda: jnp.zeros(tuple(shape), jnp.float32))
+
+
 def fused(axis: int, parts: Sequence[Layout], sizes: Sequence[int]) -> Layout:
   """One checkpoint tensor holding several parameters side by side along `axis` (GPT-2's fused qkv)."""
   cuts = [sum(sizes[:i + 1]) for i in range(len(sizes) - 1)]

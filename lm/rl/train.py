@@ -119,7 +119,8 @@ def resolve_runs(config, need_reward: bool = True):
   transfer.check_objective(policy, "causal", "rlhf", "decoder", whole)
   tok = policy.tokenizer()
   if tok is None:
-    raise settings.ConfigError(f"policy_from={config.policy_from} must be a run directory with its tokenizer.model.")
+    raise settings.ConfigError(f"policy_from={config.policy_from} must be a run directory with its tokenizer "
+                               "(tokenizer.model, or hf_tokenizer.json for an imported checkpoint).")
   if config.get("reward_from", "") in ("", ORACLE):
     return policy, None, tok
   reward = transfer.resolve(config.reward_from)

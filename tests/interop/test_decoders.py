@@ -75,3 +75,10 @@ def test_tokenizer_matches_transformers(pair):
   assert imported.tokenizer.decode(ids) == text
   assert imported.tokenizer.eos_id == tokenizer.eos_token_id
   assert imported.tokenizer.vocab_size == len(tokenizer)
+
+
+def test_a_token_the_checkpoint_lacks_is_named(pair):
+  _, _, _, imported = pair
+  with pytest.raises(ValueError, match=r"tokenizer.json: the checkpoint's tokenizer has no mask token, which this "
+                     "stage needs"):
+    imported.tokenizer.require("mask_id")

@@ -88,3 +88,4 @@ def test_t5_tokenizer_has_sentinels_and_decoder_start(t5):
   assert imported.tokenizer.bos_id == t5[0].config.decoder_start_token_id
   text = "Brin likes bread and water."
   assert imported.tokenizer.encode(text) == tokenizer(text, add_special_tokens=False)["input_ids"]
+  assert imported.tokenizer.decode(imported.tokenizer.encode(text)) == text

@@ -125,3 +125,29 @@ def test_imported_t5_fine_tunes_on_world_translation(task_data_dir, world_texts,
   finetune.run(c, str(tmp_path / "translation"))
   losses = _losses(str(tmp_path / "translation"))
   assert losses[-1] < losses[0] - 1.0, losses
+
+
+def test_lm_pretrained_run_exports_as_gpt2_with_its_sentencepiece_tokenizer(world_causal_run, tmp_path):
+  """A run pretrained in lm (bias-free GPT shape, lm's own tokenizer) -> GPT2LMHeadModel with zero biases."""
+  out = str(tmp_path / "hf")
+  config = convert.export_run(world_causal_run, "hf:" + out)
+  assert config["model_type"] == "gpt2"
+  text = "Mira Tovel was born in  Varn.\nShe works in Oskel."
+  ours, theirs = _lm_and_hf_logits(world_causal_run, out, text)
+  assert np.abs(ours - theirs).max() < 1e-4
+  tokenizer = transformers.AutoTokenizer.from_pretrained(out)
+  assert tokenizer(text, add_special_tokens=False)["input_ids"] == runs.load(world_causal_run).tokenizer.encode(text)
+
+
+def test_imported_gpt2_is_evaluated_few_shot(task_data_dir, gpt2_run, tmp_path):
+  from lm import settings  # pylint: disable=import-outside-toplevel
+  from lm.evaluation import evaluate  # pylint: disable=import-outside-toplevel
+  from tests.conftest import REPO, TASK_WORLD  # pylint: disable=import-outside-toplevel
+  c = settings.load_config(os.path.join(REPO, "configs/eval/fewshot.py"))
+  c.checkpoint, c.data.data_dir, c.data.world.scale = gpt2_run, task_data_dir, TASK_WORLD
+  c.tasks.fewshot, c.tasks.max_items = "sentiment", 16
+  c.harness.update(shots=(0, 1), methods=("loglik",), progress_bar=False)
+  summary = evaluate.run(c, str(tmp_path))
+  by_k = summary["tasks"]["sentiment"]
+  assert set(by_k) == {"0", "1"} and all(0.0 <= m["accuracy"] <= 1.0 for m in by_k.values()), by_k
+  assert summary["max_len"] == 256  # an imported run did not train in lm: its context is the model's max_len
