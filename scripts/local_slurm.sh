@@ -54,6 +54,9 @@ ClusterName=lm-local
 SlurmctldHost=$HOST
 SlurmUser=root
 AuthType=auth/munge
+# A requeued job waits cred_expire seconds before it may start again (default 120); 30 is still ample for a step
+# to launch on one node, and keeps preemption tests from idling.
+AuthInfo=cred_expire=30
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none

@@ -65,7 +65,7 @@ def test_a_sweep_as_a_slurm_job_array_requeues_the_preempted_and_resumes_what_wa
   os.kill(int(pid[0]), signal.SIGKILL)
   job = json.load(open(os.path.join(preempted, launch.STATE_FILE)))["job"]
   subprocess.run(["scancel", "--signal=TERM", job], check=True)
-  out, _ = sweep.communicate(timeout=900)  # the requeued point runs again once SLURM releases it (after 120 s)
+  out, _ = sweep.communicate(timeout=900)  # the requeued point runs again once SLURM releases it (cred_expire: 30 s here)
   assert sweep.returncode == 1 and "1 point(s) did not finish: learning_rate=3e-3,seed=1" in out, out[-3000:]
   table = open(os.path.join(workdir, "sweep.md"), encoding="utf-8").read()
   assert table.count("| finished") == 3 and "| failed |" in table and "finished (2 attempts)" in table, table

@@ -120,7 +120,7 @@ def test_imported_bert_fine_tunes_on_world_sentiment(task_data_dir, world_texts,
 def test_imported_t5_fine_tunes_on_world_translation(task_data_dir, world_texts, tmp_path):
   run = _imported("t5", world_texts, tmp_path, d_model=64, d_kv=16, d_ff=128, num_heads=4,
                   relative_attention_num_buckets=32, relative_attention_max_distance=128)
-  c = tiny_task_config("translation", task_data_dir, steps=100, log_every=10, eval_every=100)
+  c = tiny_task_config("translation", task_data_dir, steps=60, log_every=10, eval_every=60)
   c.init_from, c.eval.test_examples, c.eval.validation_examples = run, 32, 32
   finetune.run(c, str(tmp_path / "translation"))
   losses = _losses(str(tmp_path / "translation"))
