@@ -158,9 +158,8 @@ def tokenizer_files(tokenizer) -> dict[str, bytes]:
   """The tokenizer files `transformers.AutoTokenizer` reads: an imported checkpoint's own, as they came; or lm's
   SentencePiece model as `tokenizer.model`, read by transformers' SentencePiece backend (the same ids: it runs
   sentencepiece itself)."""
-  files = getattr(tokenizer, "files", None)
-  if files is not None:
-    return {name: text.encode("utf-8") for name, text in files.items()}
+  if isinstance(tokenizer, HFTokenizer):
+    return tokenizer.checkpoint_files()
   special = {f"{role}_token": tokenizer.id_to_piece(i) for role in ("bos", "eos", "unk", "pad", "mask", "cls", "sep")
              if (i := getattr(tokenizer, f"{role}_id", None)) is not None and i >= 0}
   config = {"tokenizer_class": "SentencePieceBackend", **special,

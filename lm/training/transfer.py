@@ -54,6 +54,10 @@ def _latest_step(directory: str) -> int | None:
 
 def resolve(init_from: str) -> Source:
   """The checkpoint `init_from` names; a clear error if there is none."""
+  if init_from.startswith("hf:"):
+    raise settings.ConfigError(
+        f"{init_from} is a Hugging Face checkpoint; import it into a run first, then start from that run: "
+        f"python -m experiments.convert --from={init_from} --workdir=RUN_DIR")
   path = os.path.abspath(os.path.expanduser(init_from))
   if not os.path.exists(path):
     raise FileNotFoundError(f"init_from={init_from}: no such directory. Give the --workdir of a finished "

@@ -164,3 +164,10 @@ def test_cli_imports_and_samples(hf_checkpoint, tmp_path):
   bad = subprocess.run([sys.executable, "-m", "experiments.convert", f"--from=hf:{tmp_path}/nowhere",
                         f"--workdir={tmp_path}/r2"], cwd=REPO, env=env, capture_output=True, text=True)
   assert bad.returncode != 0 and "nowhere: no such directory" in bad.stderr
+
+
+def test_init_from_a_hugging_face_directory_says_to_import_it_first():
+  from lm import settings  # pylint: disable=import-outside-toplevel
+  from lm.training import transfer  # pylint: disable=import-outside-toplevel
+  with pytest.raises(settings.ConfigError, match=r"import it into a run first.*experiments.convert --from=hf:/m/gpt2"):
+    transfer.resolve("hf:/m/gpt2")

@@ -89,3 +89,14 @@ def test_t5_tokenizer_has_sentinels_and_decoder_start(t5):
   text = "Brin likes bread and water."
   assert imported.tokenizer.encode(text) == tokenizer(text, add_special_tokens=False)["input_ids"]
   assert imported.tokenizer.decode(imported.tokenizer.encode(text)) == text
+
+
+@pytest.mark.parametrize("bidirectional, buckets, max_distance", [(True, 32, 128), (False, 32, 128), (True, 8, 20)])
+def test_relative_buckets_equal_transformers(bidirectional, buckets, max_distance):
+  from lm.models import layers  # pylint: disable=import-outside-toplevel
+  from transformers.models.t5.modeling_t5 import T5Attention  # pylint: disable=import-outside-toplevel
+  relative = np.arange(-400, 401)[None, None, :]
+  expected = T5Attention._relative_position_bucket(torch.tensor(relative), bidirectional=bidirectional,  # pylint: disable=protected-access
+                                                   num_buckets=buckets, max_distance=max_distance).numpy()
+  got = np.asarray(layers.relative_bucket(jnp.asarray(relative), bidirectional, buckets, max_distance))
+  np.testing.assert_array_equal(got, expected)
