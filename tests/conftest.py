@@ -43,10 +43,20 @@ def text_files(tmp_path_factory):
   return paths
 
 
+def shared_dir(tmp_path_factory, name: str) -> str:
+  """A directory every xdist worker of this run shares (prepared datasets and tokenizers are built under file
+  locks, so the first worker prepares them and the others read them); a fresh one without xdist."""
+  if os.environ.get("PYTEST_XDIST_WORKER"):
+    path = tmp_path_factory.getbasetemp().parent / name
+    path.mkdir(exist_ok=True)
+    return str(path)
+  return str(tmp_path_factory.mktemp(name))
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
   """One dataset/tokenizer cache shared by the session's tests (prepared once)."""
-  return str(tmp_path_factory.mktemp("data"))
+  return shared_dir(tmp_path_factory, "data")
 
 
 def tiny_pretrain_config(text_files, data_dir, **train):
@@ -85,7 +95,7 @@ def world_data_dir(tmp_path_factory):
   """A data dir with the small world's text views and tokenizer prepared once for the session."""
   from lm.data import corpus, sources, world  # pylint: disable=g-import-not-at-top
 
-  data_dir = str(tmp_path_factory.mktemp("world_data"))
+  data_dir = shared_dir(tmp_path_factory, "world_data")
   spec = sources.DatasetSpec("world/text", data_dir, world=world.WorldConfig(scale=SMALL_WORLD))
   corpus.load_tokenizer(corpus.TokenizerConfig(), spec)  # prepares text, translation, instructions too
   return data_dir
@@ -107,7 +117,7 @@ TASK_WORLD = 0.1  # world scale for fine-tuning tests: 2,000 training reviews or
 @pytest.fixture(scope="session")
 def task_data_dir(tmp_path_factory):
   """A data dir for fine-tuning tests: the world at TASK_WORLD scale, with a 1,024-piece tokenizer."""
-  return str(tmp_path_factory.mktemp("task_data"))
+  return shared_dir(tmp_path_factory, "task_data")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from lm.evaluation import unigram
 from tests.conftest import SMALL_WORLD, run_module
 
 CONFIG = "--config=configs/pretrain/clm.py:tiny"
+pytestmark = pytest.mark.xdist_group("pretrain_cli")  # one worker trains the shared run once
 
 
 def tiny_flags(world_data_dir, steps=150):

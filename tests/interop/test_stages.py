@@ -48,8 +48,8 @@ def _losses(workdir, split="train"):
 
 @pytest.fixture(scope="module")
 def sft_run(task_data_dir, gpt2_run, tmp_path_factory):
-  c = tiny_task_config("instruct", task_data_dir, steps=60, log_every=10, eval_every=60, checkpoint_every=60)
-  c.init_from, c.data.seq_len, c.eval.validation_examples, c.eval.test_examples = gpt2_run, 256, 16, 16
+  c = tiny_task_config("instruct", task_data_dir, steps=40, log_every=10, eval_every=40, checkpoint_every=40)
+  c.init_from, c.data.seq_len, c.eval.validation_examples, c.eval.test_examples = gpt2_run, 256, 8, 8
   workdir = str(tmp_path_factory.mktemp("sft"))
   finetune.run(c, workdir)
   return workdir
@@ -66,6 +66,7 @@ def _lm_and_hf_logits(workdir, hf_dir, text):
 
 def test_imported_gpt2_instruction_tunes_and_exports(sft_run, tmp_path):
   losses = _losses(sft_run)
+  print("imported GPT-2, instruction tuning: train loss", losses)
   assert losses[-1] < losses[0] - 1.0, losses  # from a random GPT-2: the instruction format is learned fast
   out = str(tmp_path / "hf")
   convert.export_run(sft_run, "hf:" + out)
@@ -74,8 +75,8 @@ def test_imported_gpt2_instruction_tunes_and_exports(sft_run, tmp_path):
 
 
 def test_lora_run_exports_with_adapters_merged(task_data_dir, gpt2_run, tmp_path):
-  c = tiny_task_config("instruct", task_data_dir, steps=10, log_every=5, eval_every=10, checkpoint_every=10)
-  c.init_from, c.data.seq_len, c.eval.validation_examples, c.eval.test_examples = gpt2_run, 256, 8, 8
+  c = tiny_task_config("instruct", task_data_dir, steps=4, log_every=2, eval_every=4, checkpoint_every=4)
+  c.init_from, c.data.seq_len, c.eval.validation_examples, c.eval.test_examples = gpt2_run, 256, 4, 4
   c.adapt.lora_rank = 4
   finetune.run(c, str(tmp_path / "lora"))
   out = str(tmp_path / "hf")
@@ -89,8 +90,9 @@ def test_lora_run_exports_with_adapters_merged(task_data_dir, gpt2_run, tmp_path
 @pytest.fixture(scope="module")
 def reward_run(task_data_dir, sft_run, tmp_path_factory):
   root = tmp_path_factory.mktemp("rm")
-  c = tiny_task_config("rlhf/reward", task_data_dir, steps=60, log_every=10, eval_every=60, checkpoint_every=60)
+  c = tiny_task_config("rlhf/reward", task_data_dir, steps=40, log_every=10, eval_every=40, checkpoint_every=40)
   c.init_from, c.data.dataset, c.data.seq_len = sft_run, "files/preferences", 96
+  c.eval.validation_examples, c.eval.test_examples = 32, 100
   files = _preference_files(root)
   c.data.files.train, c.data.files.validation, c.data.files.test = files["train"], files["validation"], files["test"]
   result = finetune.run(c, str(root / "run"))
@@ -99,11 +101,13 @@ def reward_run(task_data_dir, sft_run, tmp_path_factory):
 
 def test_imported_gpt2_through_reward_model_and_ppo(task_data_dir, sft_run, reward_run, tmp_path):
   workdir, result = reward_run
+  print("reward model from it:", result.test)
   assert result.test["rm_accuracy"] > 0.7, result.test  # chance: 0.5
   c = rl_config("ppo.py:tiny", task_data_dir, sft_run, workdir, **{"kl.limit": 40.0})
   c.train.update(iterations=2, eval_every=2, checkpoint_every=2)
   result = rl_train.run(c, str(tmp_path))
   rows = [r for r in writers.read(str(tmp_path)) if r["split"] == "train"]
+  print("PPO:", [{k: r[k] for k in ("rm_score", "kl")} for r in rows], result.test)
   assert len(rows) == 2 and all(np.isfinite(r["rm_score"]) and np.isfinite(r["kl"]) for r in rows), rows
   assert 0.0 <= result.test["gold_win_rate"] <= 1.0
 
@@ -114,6 +118,7 @@ def test_imported_bert_fine_tunes_on_world_sentiment(task_data_dir, world_texts,
   c = tiny_task_config("sentiment", task_data_dir, steps=200, log_every=50)
   c.init_from, c.optimizer.learning_rate = run, 1e-3  # post-norm BERT stalls at the tiny configs' 3e-3
   result = finetune.run(c, str(tmp_path / "sentiment"))
+  print("imported BERT, world sentiment:", result.test, _losses(str(tmp_path / "sentiment")))
   assert result.test["accuracy"] > 0.6, result.test  # chance: 0.5 (balanced labels)
 
 
@@ -124,6 +129,7 @@ def test_imported_t5_fine_tunes_on_world_translation(task_data_dir, world_texts,
   c.init_from, c.eval.test_examples, c.eval.validation_examples = run, 32, 32
   finetune.run(c, str(tmp_path / "translation"))
   losses = _losses(str(tmp_path / "translation"))
+  print("imported T5, world translation: train loss", losses)
   assert losses[-1] < losses[0] - 1.0, losses
 
 

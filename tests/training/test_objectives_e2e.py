@@ -32,6 +32,7 @@ def t5_run(text_files, data_dir, tmp_path_factory):
   return workdir
 
 
+@pytest.mark.xdist_group("t5_run")  # with the next test: one worker trains the shared run once
 def test_span_corruption_learns(t5_run):
   train, evals = rows(t5_run, "train"), rows(t5_run, "eval")
   assert train[-1]["loss"] < train[0]["loss"] - 1.0, (train[0]["loss"], train[-1]["loss"])
@@ -41,6 +42,7 @@ def test_span_corruption_learns(t5_run):
   assert evals[-1]["target_accuracy"] > free + 0.1, (evals[-1]["target_accuracy"], free)
 
 
+@pytest.mark.xdist_group("t5_run")
 def test_span_corruption_resumes_exactly(t5_run, text_files, data_dir, tmp_path):
   workdir = str(tmp_path)
   config = config_for("t5.py", text_files, data_dir, steps=100, eval_every=50, checkpoint_every=50)
