@@ -82,3 +82,16 @@ def test_a_token_the_checkpoint_lacks_is_named(pair):
   with pytest.raises(ValueError, match=r"tokenizer.json: the checkpoint's tokenizer has no mask token, which this "
                      "stage needs"):
     imported.tokenizer.require("mask_id")
+
+
+def test_mistral_sliding_window_bounds_the_context_and_scaled_rope_is_refused():
+  from lm.interop import llama  # pylint: disable=import-outside-toplevel
+  from lm.interop.hf_files import CheckpointError  # pylint: disable=import-outside-toplevel
+  mistral = {"model_type": "mistral", "vocab_size": 100, "hidden_size": 32, "intermediate_size": 48,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 32768, "sliding_window": 4096, "rope_theta": 1e6, "hidden_act": "silu"}
+  fields = llama.model_config(mistral, "mistral/config.json")
+  assert fields["max_len"] == 4096 and fields["rope_base"] == 1e6 and fields["projection_bias"] == "none"
+  with pytest.raises(CheckpointError, match=r"llama/config.json: rope type 'llama3' is not supported"):
+    llama.model_config({**mistral, "model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}},
+                       "llama/config.json")
