@@ -42,7 +42,54 @@ def sentinel(i: int) -> str:
   return f"<extra_id_{i}>"
 
 
-class Tokenizer:
+ROLES = ("pad", "bos", "eos", "unk", "mask", "cls", "sep")  # special tokens by role: `<role>_id` attributes
+
+
+class SpecialTokens:
+  """What every tokenizer behind the pipeline shares (lm's own, and a Hugging Face checkpoint's in `lm.interop`):
+  `<role>_id` attributes and `sentinel_ids`, the set objectives never corrupt, a clear error for a missing one,
+  and pickling by the serialised form (`proto`, `where`: the constructor's arguments)."""
+
+  where: str
+  sentinel_ids: list[int]
+  missing = "the tokenizer has no {} token, which this objective needs."  # the error `require` raises
+
+  @property
+  def proto(self) -> bytes:
+    raise NotImplementedError
+
+  @property
+  def vocab_size(self) -> int:
+    raise NotImplementedError
+
+  def id_to_piece(self, i: int) -> str:
+    raise NotImplementedError
+
+  def __getstate__(self):
+    return {"proto": self.proto, "where": self.where}
+
+  def __setstate__(self, state):
+    self.__init__(state["proto"], state["where"])  # pylint: disable=unnecessary-dunder-call
+
+  @property
+  def special_ids(self) -> frozenset[int]:
+    """Ids that objectives never corrupt or predict as ordinary text."""
+    ids = [getattr(self, f"{role}_id") for role in ROLES] + list(self.sentinel_ids)
+    return frozenset(i for i in ids if i is not None and i >= 0)
+
+  def require(self, name: str) -> int:
+    """The id of special token `name` (e.g. 'mask_id'), or a clear error if the model lacks it."""
+    value = getattr(self, name)
+    if value is None or value < 0:
+      raise ValueError(f"{self.where}: " + self.missing.format(name.removesuffix("_id")))
+    return value
+
+  def word_start_table(self, marker: str = "\u2581") -> np.ndarray:
+    """[V] bool: pieces that begin a word (SentencePiece marks them with a leading '▁')."""
+    return np.asarray([self.id_to_piece(i).startswith(marker) for i in range(self.vocab_size)])
+
+
+class Tokenizer(SpecialTokens):
   """A SentencePiece model with named special ids. Picklable (grain workers get a copy)."""
 
   filename = "tokenizer.model"  # its file in a run directory
@@ -71,12 +118,6 @@ class Tokenizer:
     except RuntimeError as e:
       raise ValueError(f"{path}: not a SentencePiece model ({e}).") from None
 
-  def __getstate__(self):
-    return {"proto": self._proto, "where": self.where}
-
-  def __setstate__(self, state):
-    self.__init__(state["proto"], state["where"])
-
   @property
   def proto(self) -> bytes:
     """The serialized SentencePiece model (what `from_file` reads)."""
@@ -85,19 +126,6 @@ class Tokenizer:
   @property
   def vocab_size(self) -> int:
     return self._sp.vocab_size()
-
-  @property
-  def special_ids(self) -> frozenset[int]:
-    """Ids that objectives never corrupt or predict as ordinary text."""
-    ids = [self.pad_id, self.bos_id, self.eos_id, self.unk_id, self.mask_id, self.cls_id, self.sep_id, *self.sentinel_ids]
-    return frozenset(i for i in ids if i is not None and i >= 0)
-
-  def require(self, name: str) -> int:
-    """The id of special token `name` (e.g. 'mask_id'), or a clear error if the model lacks it."""
-    value = getattr(self, name)
-    if value is None or value < 0:
-      raise ValueError(f"{self.where}: the tokenizer has no {name.removesuffix('_id')} token, which this objective needs.")
-    return value
 
   def encode(self, text: str) -> list[int]:
     return self._sp.encode(text)
@@ -110,10 +138,6 @@ class Tokenizer:
 
   def id_to_piece(self, i: int) -> str:
     return self._sp.id_to_piece(int(i))
-
-  def word_start_table(self) -> np.ndarray:
-    """[V] bool: pieces that begin a word (SentencePiece marks them with a leading '▁')."""
-    return np.asarray([self.id_to_piece(i).startswith("\u2581") for i in range(self.vocab_size)])
 
 
 def train(texts: Iterable[str], *, vocab_size: int, num_sentinels: int = 64, model_type: str = "unigram") -> Tokenizer:

@@ -13,6 +13,7 @@ import json
 import os
 import time
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from absl import logging
@@ -45,7 +46,6 @@ def fresh_params(objective: str, config: ModelConfig, rng: jax.Array | None = No
   recipe = recipes.recipe(objective)
   model = recipe.model(config)
   init = recipe.init_params(model, 8, 8)
-  import flax.linen as nn  # pylint: disable=import-outside-toplevel
   if rng is None:
     return model, nn.unbox(jax.eval_shape(init, jax.random.key(0)))
   return model, nn.unbox(init(rng))
@@ -63,11 +63,8 @@ def read_checkpoint(directory: str, *, with_tokenizer: bool = True) -> Imported:
   tensors = hf_files.Tensors(directory)
   rules = family.rules(model_config, family.prefix_of(tensors))
   _, abstract = fresh_params(family.objective, model_config)
-  if any(r.optional and r.hf not in tensors for r in rules):
-    _, base = fresh_params(family.objective, model_config, jax.random.key(0))
-  else:
-    base = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), abstract)
-  params = layouts.to_lm(rules, tensors, base, directory, family.ignore)
+  params = layouts.to_lm(rules, tensors, abstract, directory,
+                         lambda: fresh_params(family.objective, model_config, jax.random.key(0))[1], family.ignore)
   tokenizer = HFTokenizer.from_checkpoint(directory, hf, family.special_defaults(hf)) if with_tokenizer else None
   if tokenizer is not None and tokenizer.vocab_size > model_config.vocab_size:
     raise hf_files.CheckpointError(f"{directory}: the tokenizer has {tokenizer.vocab_size} tokens but the model's "
@@ -136,7 +133,7 @@ def export_run(workdir: str, hf_dir: str, *, dtype: str = "float32") -> dict:
   hf_dir = strip_prefix(hf_dir)
   run = runs.load(workdir)
   config = settings.to_dict(run.config)
-  model_config = run.model.config if hasattr(run.model, "config") else None
+  model_config = run.model.config
   family = family_of(config, model_config)
   special = {role: getattr(run.tokenizer, f"{role}_id", None) for role in ("pad", "bos", "eos", "unk")}
   hf_config = {**family.hf_config(model_config, special), "dtype": dtype}

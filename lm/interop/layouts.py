@@ -84,13 +84,15 @@ def _flat(params) -> dict[str, jax.Array]:
   return {"/".join(k): v for k, v in traverse_util.flatten_dict(params).items()}
 
 
-def to_lm(rules: Sequence[Rule], tensors, fresh_params, where: str, ignore: Callable[[str], bool] = lambda _: False):
-  """The `lm` parameter tree: `fresh_params` (an initialised model) with every rule's tensor converted into it.
+def to_lm(rules: Sequence[Rule], tensors, abstract_params, where: str, fresh: Callable[[], object],
+          ignore: Callable[[str], bool] = lambda _: False):
+  """The `lm` parameter tree (the shapes and dtypes of `abstract_params`) with every rule's tensor converted into it.
 
   A required tensor that is missing, or any tensor whose shape is not the one the config implies, raises
-  `CheckpointError` naming it. Optional heads the checkpoint lacks keep their fresh values (logged).
+  `CheckpointError` naming it. Optional heads the checkpoint lacks take their values from `fresh()` (an
+  initialised model, built only then; logged).
   """
-  flat = _flat(fresh_params)
+  flat = _flat(abstract_params)
   for r in rules:
     missing = [p for p in r.lm if p not in flat]
     if missing:
@@ -115,7 +117,12 @@ def to_lm(rules: Sequence[Rule], tensors, fresh_params, where: str, ignore: Call
     for path, value in zip(r.lm, r.layout[0](jnp.asarray(tensors[r.hf]))):
       flat[path] = value.astype(flat[path].dtype)
   if kept:
+    initialised = _flat(fresh())
+    flat.update({path: initialised[path] for path in kept})
     logging.warning("%s lacks %s; those parameters keep a fresh initialisation.", where, ", ".join(kept))
+  unset = [path for path, value in flat.items() if isinstance(value, jax.ShapeDtypeStruct)]
+  if unset:
+    raise AssertionError(f"no rule fills {unset}")  # a bug in the family's rules
   used = {r.hf for r in rules}
   unused = sorted(name for name in tensors if name not in used and not ignore(name))
   if unused:

@@ -28,11 +28,10 @@ import sentencepiece as spm
 import tokenizers
 from absl import logging
 
-from lm.data.tokenizer import sentinel
+from lm.data.tokenizer import ROLES, SpecialTokens, sentinel
 from lm.interop.hf_files import CheckpointError
 
 FILENAME = "hf_tokenizer.json"  # in a run directory
-ROLES = ("pad", "bos", "eos", "unk", "mask", "cls", "sep")
 FORMAT = "lm-hf-tokenizer/1"
 TEXT_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 SENTENCEPIECE_FILES = ("tokenizer.model", "spiece.model")
@@ -91,13 +90,14 @@ class _SentencePieceBackend:
     return None if i == self.sp.unk_id() and token != self.sp.id_to_piece(i) else i
 
 
-class HFTokenizer:
+class HFTokenizer(SpecialTokens):
   """A checkpoint's tokenizer with named special ids. Picklable (grain workers get a copy)."""
 
   filename = FILENAME
+  missing = "the checkpoint's tokenizer has no {} token, which this stage needs."
 
   def __init__(self, bundle: bytes, where: str = "<memory>"):
-    self._bundle, self.where = bundle, where
+    self._bundle, self.where = bundle, where  # the bundle is this tokenizer's `proto`
     data = json.loads(bundle)
     if data.get("format") != FORMAT:
       raise ValueError(f"{where}: not an lm Hugging Face tokenizer bundle (format {data.get('format')!r}).")
@@ -147,12 +147,6 @@ class HFTokenizer:
     with open(path, "rb") as f:
       return cls(f.read(), where=path)
 
-  def __getstate__(self):
-    return {"bundle": self._bundle, "where": self.where}
-
-  def __setstate__(self, state):
-    self.__init__(state["bundle"], state["where"])
-
   @property
   def proto(self) -> bytes:
     """The serialised tokenizer (what `from_file` reads); equal bytes mean the same ids."""
@@ -167,18 +161,6 @@ class HFTokenizer:
   def vocab_size(self) -> int:
     return self._backend.vocab_size()
 
-  @property
-  def special_ids(self) -> frozenset[int]:
-    ids = [getattr(self, f"{role}_id") for role in ROLES] + self.sentinel_ids
-    return frozenset(i for i in ids if i is not None and i >= 0)
-
-  def require(self, name: str) -> int:
-    value = getattr(self, name)
-    if value is None or value < 0:
-      raise ValueError(f"{self.where}: the checkpoint's tokenizer has no {name.removesuffix('_id')} token, which "
-                       "this stage needs.")
-    return value
-
   def encode(self, text: str) -> list[int]:
     return self._backend.encode([text])[0]
 
@@ -191,13 +173,12 @@ class HFTokenizer:
   def id_to_piece(self, i: int) -> str:
     return self._backend.id_to_token(int(i))
 
-  def word_start_table(self) -> np.ndarray:
+  def word_start_table(self, marker: str = "") -> np.ndarray:
     """[V] bool: pieces that begin a word (WordPiece: no '##'; byte-level BPE: 'Ġ'; SentencePiece: '▁')."""
-    pieces = [self.id_to_piece(i) for i in range(self.vocab_size)]
     if self._backend.model_type == "WordPiece":
-      return np.asarray([not p.startswith("##") for p in pieces])
-    marker = "\u0120" if any(p.startswith("\u0120") for p in pieces) else "\u2581"
-    return np.asarray([p.startswith(marker) for p in pieces])
+      return ~super().word_start_table("##")
+    byte_level = any(self.id_to_piece(i).startswith("\u0120") for i in range(self.vocab_size))
+    return super().word_start_table(marker or ("\u0120" if byte_level else "\u2581"))
 
 
 def _backend(files: dict, extra_ids: int):

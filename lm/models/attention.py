@@ -58,9 +58,7 @@ def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = 
   if groups > 1:
     k_BxSxKxH = jnp.repeat(k_BxSxKxH, groups, axis=2)
     v_BxSxKxH = jnp.repeat(v_BxSxKxH, groups, axis=2)
-  logits_BxNxTxS = jnp.einsum("btnh,bsnh->bnts", q_BxTxNxH, k_BxSxKxH).astype(jnp.float32)
-  if scale:
-    logits_BxNxTxS = logits_BxNxTxS * factor
+  logits_BxNxTxS = jnp.einsum("btnh,bsnh->bnts", q_BxTxNxH, k_BxSxKxH).astype(jnp.float32) * factor
   if bias_BxNxTxS is not None:
     logits_BxNxTxS = logits_BxNxTxS + bias_BxNxTxS.astype(jnp.float32)
   logits_BxNxTxS = jnp.where(mask_Bx1xTxS, logits_BxNxTxS, jnp.finfo(jnp.float32).min)

@@ -12,10 +12,12 @@ import dataclasses
 import os
 
 from lm import settings
+from lm.data import tokenizer as tokenizer_lib
 
 CONFIG_FILE = "config.json"
-TOKENIZER_FILE = "tokenizer.model"  # every run saves the tokenizer it trained with beside its checkpoints
-HF_TOKENIZER_FILE = "hf_tokenizer.json"  # ... or, started from a Hugging Face checkpoint, that checkpoint's
+# Every run saves the tokenizer it trained with beside its checkpoints, under the tokenizer's `filename`: lm's
+# SentencePiece model here, or an imported Hugging Face checkpoint's (lm.interop.tokenizer.FILENAME).
+TOKENIZER_FILE = tokenizer_lib.Tokenizer.filename
 
 
 @dataclasses.dataclass(frozen=True)

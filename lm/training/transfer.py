@@ -19,7 +19,6 @@ from lm import settings
 from lm.data import tokenizer as tokenizer_lib
 from lm.training import checkpoint
 from lm.interop.tokenizer import HFTokenizer
-from lm.training.rundir import HF_TOKENIZER_FILE, TOKENIZER_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,11 +39,11 @@ class Source:
 
 def saved_tokenizer(run_dir: str) -> tokenizer_lib.Tokenizer | HFTokenizer | None:
   """The tokenizer a run saved in its work dir (its own SentencePiece model, or a Hugging Face checkpoint's)."""
-  path = os.path.join(run_dir, TOKENIZER_FILE)
-  if os.path.isfile(path):
-    return tokenizer_lib.Tokenizer.from_file(path)
-  path = os.path.join(run_dir, HF_TOKENIZER_FILE)
-  return HFTokenizer.from_file(path) if os.path.isfile(path) else None
+  for kind in (tokenizer_lib.Tokenizer, HFTokenizer):
+    path = os.path.join(run_dir, kind.filename)
+    if os.path.isfile(path):
+      return kind.from_file(path)
+  return None
 
 
 def _latest_step(directory: str) -> int | None:
