@@ -15,6 +15,15 @@ import pytest  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def pytest_configure(config):
+  """Under `--dist loadgroup`, xdist 3.8 tags each xdist_group-marked test's node id with its group so that one worker
+  runs the group and builds its shared fixtures once. pytest 9 ignores the tag: the marks would be silently dropped
+  and every worker would rebuild the shared runs (minutes of the suite). Stop instead."""
+  if getattr(config.option, "dist", "no") == "loadgroup" and int(pytest.__version__.split(".")[0]) >= 9:
+    raise pytest.UsageError(f"pytest {pytest.__version__} drops pytest-xdist's xdist_group marks; install the "
+                            "versions setup.py's [test] extra pins (pytest < 9).")
+
+
 def _structured_corpus(n_docs: int, seed: int) -> str:
   """Documents with learnable regularities (fixed phrases, counting), written as a .txt corpus."""
   rng = random.Random(seed)
