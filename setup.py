@@ -33,7 +33,8 @@ EXTRAS_REQUIRE = {
     "test": ["pytest>=8,<9", "pytest-xdist>=3.5", "chex>=0.1.89", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29",
              "transformers>=5.0", "torch>=2.4"],
     "notebooks": ["jupyterlab>=4", "ipykernel>=6.29"],
-    "bench": ["pandas>=2"],
+    # benchmarks/peer.py times transformers' GPT-2 in CPU torch beside lm (install CPU torch first: see the Makefile).
+    "bench": ["pandas>=2", "transformers>=5.0", "torch>=2.4"],
     "cuda": ["jax[cuda12]"],
     "tpu": ["jax[tpu]"],
 }

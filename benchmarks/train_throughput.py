@@ -24,11 +24,10 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
+from benchmarks import causal_step
 from lm import settings
 from lm.models.config import ModelConfig
-from lm.models.transformer import Decoder
-from lm.objectives import causal
-from lm.training import optimizers, sharding, state as state_lib, step as step_lib
+from lm.training import optimizers, sharding, state as state_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/pretrain/clm.py:small", "Pretraining config.")
 _BATCH = flags.DEFINE_integer("batch_size", 8, "Global batch rows (overrides the config; CPUs need small ones).")
@@ -76,20 +75,12 @@ def main(argv):
   config = _CONFIG.value
   model_cfg = settings.section(ModelConfig, config.model, "model", none_if_zero=("num_kv_heads", "head_dim"),
                                vocab_size=_VOCAB.value)
-  model = Decoder(model_cfg)
   b, t = _BATCH.value, _SEQ.value
   mesh = sharding.make_mesh(settings.section(sharding.MeshConfig, config.mesh, "mesh"))
   optimizer, schedule = optimizers.make_optimizer(
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), 1000)
-  init = lambda rng: model.init(rng, jnp.ones((1, t), jnp.int32))["params"]
-  state, shardings = state_lib.create(init, optimizer, mesh, jax.random.key(0))
-  train_step = step_lib.make_train_step(causal.make_loss(model), optimizer, state_shardings=shardings,
-                                        batch_sharding=sharding.batch_sharding(mesh), seed=0, schedule=schedule)
-  rng = np.random.default_rng(0)
-  tokens = rng.integers(0, _VOCAB.value, (b, t + 1)).astype(np.int32)
-  batch = {"inputs": tokens[:, :-1], "targets": tokens[:, 1:], "weights": np.ones((b, t), np.float32),
-           "segment_ids": np.ones((b, t), np.int32), "positions": np.tile(np.arange(t, dtype=np.int32), (b, 1))}
-  batch = jax.device_put(batch, sharding.batch_sharding(mesh))
+  built = causal_step.build(model_cfg, optimizer, mesh, b, t, schedule)
+  state, train_step, batch = built.create_state(), built.step, built.random_batch()
   for _ in range(2):
     state, metrics = train_step(state, batch)
   jax.block_until_ready(metrics)

@@ -94,6 +94,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.accum_steps = 1                  # gradient accumulation: microbatches per step
   c.train.max_skipped_in_a_row = 20        # consecutive non-finite updates before the run stops
   c.train.progress_bar = True
+  c.train.profile_steps = ""              # "a,b": profiler trace of updates a..b into workdir/tensorboard
 
   c.mesh = ml_collections.ConfigDict()
   c.mesh.data = -1                         # data parallelism; -1 = every device left over

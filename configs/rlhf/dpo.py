@@ -50,5 +50,6 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 100
   c.train.keep_checkpoints = 3
   c.train.progress_bar = True
+  c.train.profile_steps = ""              # "a,b": profiler trace of updates a..b into workdir/tensorboard
   c.mesh = ppo.mesh
   return c

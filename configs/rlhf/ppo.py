@@ -86,6 +86,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.keep_checkpoints = 3
   c.train.max_skipped_in_a_row = 20
   c.train.progress_bar = True
+  c.train.profile_steps = ""          # "a,b": profiler trace of iterations a..b into workdir/tensorboard
 
   c.heldout = ml_collections.ConfigDict()
   c.heldout.prompts = 128             # validation prompts judged at each evaluation (test prompts at the end)

@@ -50,6 +50,10 @@ class TrainConfig:
   keep_checkpoints: int = 3
   max_skipped_in_a_row: int = 20   # stop after this many consecutive non-finite updates
   progress_bar: bool = True
+  profile_steps: str = ""          # "a,b": a profiler trace of iterations a..b (rollouts and updates), see loop
+
+  def __post_init__(self):
+    loop.profile_range(self.profile_steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +154,13 @@ def prompts(spec, split: str, limit: int = 0) -> list[str]:
   return [records[i]["prompt"] for i in range(len(records) if not limit else min(limit, len(records)))]
 
 
+def _iteration_updates(profile_steps: str, per: int) -> str:
+  """Iterations "a,b" as the loop's update numbers: from the first update of a (whose rollout it samples) to the
+  last of b."""
+  iterations = loop.profile_range(profile_steps)
+  return f"{(iterations[0] - 1) * per + 1},{iterations[1] * per}" if iterations else ""
+
+
 def run(config, workdir: str) -> Result:
   started = time.perf_counter()
   critic, rollout, kl, advantage, update, loss_cfg, train_cfg, judge_cfg = _sections(config)
@@ -216,7 +227,8 @@ def run(config, workdir: str) -> Result:
   loop_cfg = loop.LoopConfig(steps=train_cfg.iterations * per, log_every=per, eval_every=train_cfg.eval_every * per,
                              checkpoint_every=train_cfg.checkpoint_every * per,
                              keep_checkpoints=train_cfg.keep_checkpoints,
-                             max_skipped_in_a_row=train_cfg.max_skipped_in_a_row, progress_bar=train_cfg.progress_bar)
+                             max_skipped_in_a_row=train_cfg.max_skipped_in_a_row, progress_bar=train_cfg.progress_bar,
+                             profile_steps=_iteration_updates(train_cfg.profile_steps, per))
   optimizer, schedule = optimizers.make_optimizer(
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), loop_cfg.steps)
   loss_fn = pg.make_loss(actor_critic, clip=loss_cfg.clip, value_clip=loss_cfg.value_clip,

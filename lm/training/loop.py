@@ -46,6 +46,54 @@ class LoopConfig:
   accum_steps: int = 1                # gradient-accumulation microbatches per step
   max_skipped_in_a_row: int = 20      # stop after this many consecutive non-finite updates
   progress_bar: bool = True
+  # "a,b": a profiler trace of updates a..b (inclusive, counted from 1) into workdir/tensorboard (TensorBoard's
+  # Profile tab: `tensorboard --logdir=WORKDIR/tensorboard`); "" for none.
+  profile_steps: str = ""
+
+  def __post_init__(self):
+    profile_range(self.profile_steps)
+
+
+def profile_range(text: str) -> tuple[int, int] | None:
+  """`"a,b"` -> (a, b), first and last update traced; "" -> None."""
+  if not text.strip():
+    return None
+  try:
+    first, last = (int(x) for x in text.split(","))
+  except ValueError:
+    raise ValueError(f"train.profile_steps={text!r}: expected 'first,last' update numbers, e.g. '10,12'.") from None
+  if not 1 <= first <= last:
+    raise ValueError(f"train.profile_steps={text!r}: expected 1 <= first <= last.")
+  return first, last
+
+
+class _Profiler:
+  """Traces updates first..last with jax.profiler into `log_dir` (TensorBoard's profile plugin layout)."""
+
+  def __init__(self, steps: str, log_dir: str, start: int):
+    self._range = profile_range(steps)
+    self._log_dir = log_dir
+    self._on = False
+    if self._range and start >= self._range[0]:
+      logging.info("train.profile_steps=%s: update %d already done; no trace this run.", steps, self._range[0])
+      self._range = None
+
+  def before(self, update: int) -> None:
+    if self._range and update == self._range[0] and jax.process_index() == 0:
+      jax.profiler.start_trace(self._log_dir)
+      self._on = True
+
+  def after(self, update: int, outputs) -> None:
+    if self._on and update == self._range[1]:
+      jax.block_until_ready(outputs)
+      self.stop()
+      logging.info("Profile of updates %d-%d written under %s (tensorboard --logdir=%s, Profile tab).",
+                   *self._range, os.path.join(self._log_dir, "plugins", "profile"), self._log_dir)
+
+  def stop(self) -> None:
+    if self._on:
+      self._on = False
+      jax.profiler.stop_trace()
 
 
 class OnPolicySource(abc.ABC):
@@ -245,15 +293,18 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   preempted = False
   step = saved = start
   saving = False
+  profiler = _Profiler(config.profile_steps, os.path.join(workdir, writers.TENSORBOARD_DIR), start)
   bar = tqdm.tqdm(total=config.steps, initial=start, disable=not config.progress_bar or jax.process_index() != 0,
                   dynamic_ncols=True, desc="train",
                   mininterval=0.5 if sys.stderr.isatty() else 30)  # logs to a file get a line per 30 s
   with _Preemption() as preemption:
     try:
       while step < config.steps:
+        profiler.before(step + 1)
         batch = train_iter.next_batch(state) if on_policy else next(train_iter)
         tokens += int(np.sum(batch["segment_ids"] > 0)) * jax.process_count()
         state, metrics = train_step(state, to_device(batch))
+        profiler.after(step + 1, metrics)
         if saving:  # the write overlapped this step's dispatch; no step completes before it is committed, so a
           with checkpoint.writing(mngr, saved):  # crash repeats at most checkpoint_every steps
             mngr.wait_until_finished()
@@ -296,8 +347,10 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
       with checkpoint.writing(mngr, saved):
         mngr.wait_until_finished()
     except BaseException:
+      profiler.stop()
       _close(mngr, writer, bar, after_error=True)
       raise
+    profiler.stop()
     _close(mngr, writer, bar, after_error=False)
   return Result(state=state, step=step, preempted=preempted, last_train=last_train, last_eval=last_eval)
 

@@ -17,6 +17,8 @@ import tensorboardX
 
 from lm import distributed
 
+TENSORBOARD_DIR = "tensorboard"  # scalars here; `train.profile_steps` traces under its plugins/profile/
+
 
 class MetricsWriter:
 
@@ -27,7 +29,7 @@ class MetricsWriter:
       return
     self._truncate_after(resume_step)
     self._file = open(self.path, "a", encoding="utf-8")
-    self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=resume_step or None) \
+    self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, TENSORBOARD_DIR), purge_step=resume_step or None) \
         if tensorboard else None
 
   def _truncate_after(self, step: int) -> None:

@@ -1,5 +1,6 @@
 """The training loop through `pretrain.run`: exact resume, preemption, non-finite stops, bad input."""
 
+import glob
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ def train_rows(workdir):
 @pytest.fixture(scope="module")
 def straight_run(text_files, data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("straight"))
-  result = pretrain.run(tiny_pretrain_config(text_files, data_dir), workdir)
+  result = pretrain.run(tiny_pretrain_config(text_files, data_dir, profile_steps="3,4"), workdir)
   return workdir, result
 
 
@@ -28,6 +29,9 @@ def test_run_writes_the_contract_files_and_learns(straight_run):
   assert result.step == 20 and not result.preempted
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["10", "20"]
   assert os.listdir(os.path.join(workdir, "tensorboard"))
+  # train.profile_steps=3,4: one trace, where TensorBoard's profile plugin looks for it.
+  traces = glob.glob(os.path.join(workdir, "tensorboard", "plugins", "profile", "*", "*.xplane.pb"))
+  assert len(traces) == 1 and os.path.getsize(traces[0]) > 1000, traces
   config = json.load(open(os.path.join(workdir, "config.json")))
   assert config["data"]["dataset"] == "files/text" and config["train"]["steps"] == 20
   rows = writers.read(workdir)
@@ -197,3 +201,10 @@ def test_unknown_dataset(text_files, data_dir, tmp_path):
   config.data.dataset = "wikitext"
   with pytest.raises(ValueError, match="Unknown dataset 'wikitext'"):
     pretrain.run(config, str(tmp_path))
+
+
+@pytest.mark.parametrize("value, message", [("4", "expected 'first,last'"), ("5,3", "expected 1 <= first <= last"),
+                                            ("a,b", "expected 'first,last'")])
+def test_bad_profile_steps_are_a_config_error(value, message):
+  with pytest.raises(settings.ConfigError, match=f"train.profile_steps='{value}': {message}"):
+    settings.section(loop.LoopConfig, {"profile_steps": value}, "train")
