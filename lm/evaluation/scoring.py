@@ -42,9 +42,9 @@ def choice_logprobs(model, params, context_BxP: jax.Array, context_mask_BxP: jax
   decoder, cache = decode.init_cache(model, b, p + l)
   segments_BxP = context_mask_BxP.astype(jnp.int32)
   positions_BxP = jnp.maximum(jnp.cumsum(segments_BxP, axis=1) - 1, 0)
-  logits_BxPxV, variables = decoder.apply({"params": params, "cache": cache}, context_BxP, segments_BxP, positions_BxP,
-                                          mutable=["cache"])
-  first_BxV = jax.nn.log_softmax(logits_BxPxV[:, -1].astype(jnp.float32))
+  logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, context_BxP, segments_BxP, positions_BxP,
+                                          logits_for_last=1, mutable=["cache"])
+  first_BxV = jax.nn.log_softmax(logits_Bx1xV[:, -1].astype(jnp.float32))
 
   large = jax.eval_shape(lambda: decode.init_cache(model, b * c, p + l)[1])  # shapes only: where the batch axis is
   cache_N = _repeat_batch(variables["cache"], large, c)  # N = B * C rows, row b * C + j is choice j of item b

@@ -73,27 +73,30 @@ class ActorCritic(nn.Module):
   SFT run. `critic` is "none" (critic-free: GRPO, RLOO), "shared" (a value head `value_head` on the
   policy's last hidden states: one trunk, cheaper) or "separate" (its own decoder with a per-token
   scalar head under `critic`, the reward model's layout, so it can start from the reward model).
-  Values at position t estimate the return after the tokens up to t.
+  Values at position t estimate the return after the tokens up to t. `logits_for_last=k`: the policy's logits for
+  the last k positions only (see `Decoder`); values stay per position.
   """
 
   config: ModelConfig
   critic: Literal["none", "shared", "separate"] = "separate"
 
   @nn.compact
-  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True):
+  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
+               logits_for_last: int = 0):
     c = self.config
     if self.critic not in CRITICS:
       raise ValueError(f"ActorCritic critic must be one of {CRITICS}, got {self.critic!r}.")
     policy = Decoder(c, name="policy")
     if self.critic != "shared":
-      logits_BxTxV = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
+      logits_BxTxV = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic,
+                            logits_for_last=logits_for_last)
       if self.critic == "none":
         return logits_BxTxV, None
       values_BxTx1 = Classifier(c, 1, backbone="decoder", per_token=True, name="critic")(
           tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
       return logits_BxTxV, values_BxTx1[..., 0]
     logits_BxTxV, hidden_BxTxD = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic,
-                                        with_hidden=True)
+                                        with_hidden=True, logits_for_last=logits_for_last)
     head = nn.Dense(1, dtype=c.compute_dtype, param_dtype=c.storage_dtype, name="value_head",
                     kernel_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed", "classes")))
     return logits_BxTxV, head(hidden_BxTxD)[..., 0].astype(jnp.float32)

@@ -102,9 +102,10 @@ def make_scorer(actor_critic, decoder, reward_model=None):
     mask_BxN = batch["response_mask"].astype(jnp.float32)
     n = mask_BxN.shape[1]
     inputs = (batch["inputs"], batch["segment_ids"], batch["positions"])
-    logits_BxLxV, values_BxL = actor_critic.apply({"params": params}, *inputs)
-    logp_BxN, logits_BxNxV = pg.response_logprobs(logits_BxLxV, batch["inputs"], n)
-    ref_logp_BxN, _ = pg.response_logprobs(decoder.apply({"params": reference_params}, *inputs), batch["inputs"], n)
+    logits_BxKxV, values_BxL = actor_critic.apply({"params": params}, *inputs, logits_for_last=n + 1)
+    logp_BxN, logits_BxNxV = pg.response_logprobs(logits_BxKxV, batch["inputs"], n)
+    ref_logp_BxN, _ = pg.response_logprobs(decoder.apply({"params": reference_params}, *inputs, logits_for_last=n + 1),
+                                           batch["inputs"], n)
     values_BxN = jnp.zeros_like(logp_BxN) if values_BxL is None else values_BxL[:, -n - 1:-1]
     scores_B = (jnp.zeros(logp_BxN.shape[:1]) if reward_model is None
                 else reward_model.apply({"params": reward_params}, *inputs)[:, 0])

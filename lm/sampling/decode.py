@@ -73,8 +73,8 @@ def generate(model, params, prompt_BxP: jax.Array, prompt_mask_BxP: jax.Array, r
   decoder, cache = init_cache(model, b, p + n)
   segments_BxP = prompt_mask_BxP.astype(jnp.int32)
   positions_BxP = jnp.maximum(jnp.cumsum(segments_BxP, axis=1) - 1, 0)
-  logits_BxPxV, variables = decoder.apply({"params": params, "cache": cache}, prompt_BxP, segments_BxP,
-                                          positions_BxP, mutable=["cache"])
+  logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, prompt_BxP, segments_BxP,
+                                          positions_BxP, logits_for_last=1, mutable=["cache"])
   next_position_B = positions_BxP[:, -1] + 1
 
   def step(cache, token_B, i):
@@ -83,7 +83,7 @@ def generate(model, params, prompt_BxP: jax.Array, prompt_mask_BxP: jax.Array, r
                                             mutable=["cache"])
     return variables["cache"], logits_Bx1xV[:, -1]
 
-  return sample_loop(step, variables["cache"], logits_BxPxV[:, -1], rng, config=config, eos_id=eos_id,
+  return sample_loop(step, variables["cache"], logits_Bx1xV[:, -1], rng, config=config, eos_id=eos_id,
                      pad_id=pad_id)
 
 

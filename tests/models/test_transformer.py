@@ -44,6 +44,10 @@ def test_output_shapes(variant):
   assert logits.dtype == jnp.float32
   hidden = forward(model, params, x, return_hidden=True)
   chex.assert_shape(hidden, (2, 12, BASE["d_model"]))
+  # Logits of the last positions only (RL losses, sampling's prefill): the same numbers as the full pass's.
+  last = forward(model, params, x, logits_for_last=5)
+  chex.assert_shape(last, (2, 5, BASE["vocab_size"]))
+  np.testing.assert_allclose(last, logits[:, -5:], rtol=1e-5, atol=1e-5)
 
 
 def test_bfloat16_compute_returns_float32_logits():
