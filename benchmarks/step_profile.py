@@ -32,7 +32,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from benchmarks import causal_step
+from benchmarks import causal_step, traces
 from lm import settings
 from lm.models.config import ModelConfig
 from lm.training import optimizers, sharding
@@ -54,38 +54,11 @@ PARTS = (
     ("norms", r"_norm|Norm"),
 )
 
-_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = .*?metadata=\{([^}]*)\}")
-
-
-def instruction_sources(hlo_text: str) -> dict[str, str]:
-  """HLO instruction name -> "op_name source_file" from its metadata (fusions: their root's)."""
-  sources = {}
-  for line in hlo_text.splitlines():
-    m = _INSTRUCTION.match(line)
-    if m:
-      fields = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
-      sources[m.group(1)] = f"{fields.get('op_name', '')} {fields.get('source_file', '')}"
-  return sources
-
-
 def part_of(source: str) -> str:
   for part, pattern in PARTS:
     if re.search(pattern, source):
       return part
   return "other device work"
-
-
-def device_events(trace_file: str):
-  """(name, start_ns, end_ns) of the XLA operations executed on the host CPU's threads."""
-  from jax.profiler import ProfileData  # pylint: disable=import-outside-toplevel
-
-  data = ProfileData.from_file(trace_file)
-  for plane in data.planes:
-    for line in plane.lines:
-      for event in line.events:
-        stats = dict(event.stats)
-        if "hlo_op" in stats or "hlo_module" in stats:
-          yield str(stats.get("hlo_op", event.name)), event.start_ns, event.end_ns
 
 
 def main(argv):
@@ -98,7 +71,7 @@ def main(argv):
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), 1000)
   built = causal_step.build(model_cfg, optimizer, mesh, _BATCH.value, _SEQ.value, schedule)
   state, batch = built.create_state(), built.random_batch()
-  sources = instruction_sources(built.step.lower(state, batch).compile().as_text())
+  sources = traces.instruction_sources(built.step.lower(state, batch).compile().as_text())
   for _ in range(3):
     state, metrics = built.step(state, batch)
   jax.block_until_ready(metrics)
@@ -115,12 +88,12 @@ def main(argv):
   per_part = collections.Counter()
   per_op = collections.Counter()
   intervals = []
-  for name, begin, end in device_events(trace):
+  for name, begin, end in traces.device_events(trace):
     seconds = (end - begin) / 1e9 / _STEPS.value
     per_part[part_of(sources.get(name, name))] += seconds
     per_op[name] += seconds
     intervals.append((begin, end))
-  busy = _union_seconds(intervals) / _STEPS.value
+  busy = traces.union_seconds(intervals) / _STEPS.value
   tokens = _BATCH.value * _SEQ.value
   print(f"model {model_cfg.num_layers}x{model_cfg.d_model} (heads {model_cfg.num_heads}, mlp {model_cfg.d_ff}, "
         f"vocab {model_cfg.vocab_size}), batch {_BATCH.value} x {_SEQ.value}: {wall * 1000:.1f} ms per traced step "
@@ -136,21 +109,6 @@ def main(argv):
   for name, seconds in per_op.most_common(12):
     print(f"  {seconds * 1000:7.2f}  {name:<28} {part_of(sources.get(name, name)):<32} "
           f"{sources.get(name, '')[:110]}")
-
-
-def _union_seconds(intervals: list[tuple[int, int]]) -> float:
-  """Nanosecond intervals' union length, in seconds."""
-  total, current_start, current_end = 0, None, None
-  for begin, end in sorted(intervals):
-    if current_end is None or begin > current_end:
-      if current_end is not None:
-        total += current_end - current_start
-      current_start, current_end = begin, end
-    else:
-      current_end = max(current_end, end)
-  if current_end is not None:
-    total += current_end - current_start
-  return total / 1e9
 
 
 if __name__ == "__main__":

@@ -106,3 +106,18 @@ def test_continuation_text_keeps_the_leading_space(text):
   prompt_ids = tok.encode(prompt)
   assert ids[: len(prompt_ids)] == prompt_ids
   assert decode.continuation_text(tok, prompt_ids, ids[len(prompt_ids):] + [tok.eos_id]) == rest
+
+
+def test_top_k_filter_keeps_exactly_what_a_sort_keeps():
+  """The bisection threshold against lax.top_k's k-th value: ties, -inf, signed zeros, tiny and huge scales."""
+  rng = np.random.default_rng(0)
+  for trial in range(60):
+    v = int(rng.integers(5, 300))
+    k = int(rng.integers(1, v))
+    x = (rng.normal(size=(3, v)) * rng.choice([1e-3, 1.0, 1e3])).astype(np.float32)
+    if trial % 3 == 0:
+      x = np.round(x).astype(np.float32)  # ties, and -0.0 beside 0.0
+    if trial % 5 == 0:
+      x[:, : v // 4] = -np.inf
+    kth = np.asarray(jax.lax.top_k(jnp.asarray(x), k)[0][:, -1:])
+    np.testing.assert_array_equal(decode.filter_logits(jnp.asarray(x), k, 1.0), np.where(x < kth, -np.inf, x))
