@@ -111,13 +111,30 @@ def test_continuation_text_keeps_the_leading_space(text):
 def test_top_k_filter_keeps_exactly_what_a_sort_keeps():
   """The bisection threshold against lax.top_k's k-th value: ties, -inf, signed zeros, tiny and huge scales."""
   rng = np.random.default_rng(0)
-  for trial in range(60):
-    v = int(rng.integers(5, 300))
-    k = int(rng.integers(1, v))
-    x = (rng.normal(size=(3, v)) * rng.choice([1e-3, 1.0, 1e3])).astype(np.float32)
-    if trial % 3 == 0:
+  filtered = jax.jit(decode.filter_logits, static_argnums=(1, 2))  # one compile per k
+  for trial in range(24):
+    k = (1, 50, 255)[trial % 3]
+    x = (rng.normal(size=(3, 257)) * (1e-3, 1.0, 1e3)[trial % 4 % 3]).astype(np.float32)
+    if trial % 4 == 0:
       x = np.round(x).astype(np.float32)  # ties, and -0.0 beside 0.0
     if trial % 5 == 0:
-      x[:, : v // 4] = -np.inf
+      x[:, :64] = -np.inf
     kth = np.asarray(jax.lax.top_k(jnp.asarray(x), k)[0][:, -1:])
-    np.testing.assert_array_equal(decode.filter_logits(jnp.asarray(x), k, 1.0), np.where(x < kth, -np.inf, x))
+    np.testing.assert_array_equal(filtered(jnp.asarray(x), k, 1.0), np.where(x < kth, -np.inf, x))
+
+
+def test_sampled_and_greedy_tokens_are_jax_s_own():
+  """first_argmax and the Gumbel draw give exactly jnp.argmax's and jax.random.categorical's tokens."""
+  rng = np.random.default_rng(1)
+  for trial in range(12):
+    x = rng.normal(size=(4, 97)).astype(np.float32)
+    if trial % 3 == 0:
+      x = np.round(x).astype(np.float32)  # ties: the first index wins
+    if trial % 4 == 0:
+      x[:, :20] = -np.inf
+    key = jax.random.key(trial)
+    np.testing.assert_array_equal(decode.sample_token(jnp.asarray(x), key, decode.SamplingConfig(top_k=0)),
+                                  jax.random.categorical(key, jnp.asarray(x), axis=-1))
+    np.testing.assert_array_equal(decode.first_argmax(jnp.asarray(x)), jnp.argmax(jnp.asarray(x), axis=-1))
+  with_nan = jnp.asarray([[1.0, np.nan, 3.0, np.nan]], jnp.float32)
+  assert int(decode.first_argmax(with_nan)[0]) == int(jnp.argmax(with_nan, axis=-1)[0]) == 1
