@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
-from benchmarks import timing
+from benchmarks import timing, traces
 
 from lm.models.config import PRESETS, ModelConfig
 from lm.models.heads import ActorCritic, Classifier
@@ -36,6 +36,8 @@ _CRITIC = flags.DEFINE_enum("critic", "separate", ["separate", "shared", "none"]
 _EPOCHS = flags.DEFINE_integer("epochs", 4, "Passes over the rollout.")
 _MINIBATCHES = flags.DEFINE_integer("minibatches", 2, "Updates per pass.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repeats of each phase.")
+_TRACE = flags.DEFINE_string("trace_dir", "", "If set: a jax.profiler trace of one iteration's updates goes there "
+                             "(TensorBoard's Profile tab) and their longest operations are printed.")
 
 
 def main(argv):
@@ -91,6 +93,14 @@ def main(argv):
   for phase, s in seconds.items():
     print(f"  {phase:<7} {s:7.2f} s  {token_counts[phase] / s:>10,.0f} tokens/s  {100 * s / total:5.1f}%")
   print(f"  iteration {total:.2f} s")
+  if _TRACE.value:
+    sources = traces.instruction_sources(train_step.lower(holder["state"], minibatch).compile().as_text())
+    with jax.profiler.trace(_TRACE.value):
+      jax.block_until_ready(updates())
+    per_op, busy = traces.op_seconds(traces.latest_trace(_TRACE.value))
+    print(f"one iteration's updates, traced: ops ran {busy:.2f} s (their union), {sum(per_op.values()):.2f} s "
+          f"summed over threads; trace in {_TRACE.value}")
+    traces.print_longest(per_op, sources, n=15)
 
 
 if __name__ == "__main__":

