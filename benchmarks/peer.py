@@ -92,6 +92,17 @@ def timed(call, steps: int) -> float:
   return float(np.median(times))
 
 
+def alternate(ours, theirs) -> Timings:
+  """Two warm-up calls each, then `--rounds` rounds timing `--steps` calls of one, then of the other."""
+  for warm in (ours, theirs, ours, theirs):
+    warm()
+  timings = Timings()
+  for _ in range(_ROUNDS.value):
+    timings.ours.append(timed(ours, _STEPS.value))
+    timings.theirs.append(timed(theirs, _STEPS.value))
+  return timings
+
+
 def compare_train() -> None:
   b, t = _BATCH.value, _SEQ.value
   mesh = sharding.make_mesh(sharding.MeshConfig(data=1), jax.devices()[:1])
@@ -115,12 +126,7 @@ def compare_train() -> None:
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
-  for warm in (ours, theirs, ours, theirs):
-    warm()
-  timings = Timings()
-  for _ in range(_ROUNDS.value):
-    timings.ours.append(timed(ours, _STEPS.value))
-    timings.theirs.append(timed(theirs, _STEPS.value))
+  timings = alternate(ours, theirs)
   timings.report(f"train step (batch {b} x {t}, AdamW)", b * t, "tokens")
 
 
@@ -158,12 +164,7 @@ def compare_sampling() -> None:
                         top_k=_TOP_K.value, max_new_tokens=n, min_new_tokens=n, pad_token_id=0)
     assert out.shape[1] == p + n, out.shape
 
-  for warm in (ours, theirs, ours, theirs):
-    warm()
-  timings = Timings()
-  for _ in range(_ROUNDS.value):
-    timings.ours.append(timed(ours, _STEPS.value))
-    timings.theirs.append(timed(theirs, _STEPS.value))
+  timings = alternate(ours, theirs)
   timings.report(f"sampling (batch {b}, {p}-token prompts, {n} new tokens, top-k {_TOP_K.value})", b * n, "new tokens")
 
   # The decode step's floor: every weight read once, and the KV cache (keys and values of every layer) up to the
