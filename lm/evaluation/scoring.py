@@ -43,7 +43,7 @@ def choice_logprobs(model, params, context_BxP: jax.Array, context_mask_BxP: jax
   segments_BxP = context_mask_BxP.astype(jnp.int32)
   positions_BxP = jnp.maximum(jnp.cumsum(segments_BxP, axis=1) - 1, 0)
   logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, context_BxP, segments_BxP, positions_BxP,
-                                          logits_for_last=1, mutable=["cache"])
+                                          outputs_for_last=1, mutable=["cache"])
   first_BxV = jax.nn.log_softmax(logits_Bx1xV[:, -1].astype(jnp.float32))
 
   large = jax.eval_shape(lambda: decode.init_cache(model, b * c, p + l)[1])  # shapes only: where the batch axis is

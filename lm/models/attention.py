@@ -23,11 +23,14 @@ from lm.models.config import ModelConfig
 
 
 def segment_mask(q_segments_BxT: jax.Array, k_segments_BxS: jax.Array, causal: bool) -> jax.Array:
-  """Boolean [B, 1, T, S]: True where query t may attend to key s."""
+  """Boolean [B, 1, T, S]: True where query t may attend to key s.
+
+  Self-attention may ask for fewer queries than keys (T < S): the queries are then the last T positions.
+  """
   mask_BxTxS = q_segments_BxT[:, :, None] == k_segments_BxS[:, None, :]
   if causal:
     t, s = q_segments_BxT.shape[1], k_segments_BxS.shape[1]
-    mask_BxTxS &= jnp.arange(t)[:, None] >= jnp.arange(s)[None, :]
+    mask_BxTxS &= jnp.arange(s - t, s)[:, None] >= jnp.arange(s)[None, :]
   return mask_BxTxS[:, None]
 
 
@@ -96,12 +99,17 @@ def relative_bias(table_RxN: jax.Array, q_positions_BxT: jax.Array, k_positions_
 
 
 class Attention(nn.Module):
-  """Self-attention (or cross-attention when `kv_BxSxD` is given)."""
+  """Self-attention (or cross-attention when `kv_BxSxD` is given).
+
+  `queries_for_last=k` (self-attention): outputs for the last k positions only, `[B, k, D]`, with keys and values
+  from all T (a final layer whose other positions nobody reads; see `Decoder`'s `outputs_for_last`).
+  """
 
   config: ModelConfig
   causal: bool = True
   decode: bool = False
   cache_len: int = 0  # positions the KV cache holds (decode only)
+  queries_for_last: int = 0
 
   @nn.compact
   def __call__(self, x_BxTxD: jax.Array, segment_ids_BxT: jax.Array, positions_BxT: jax.Array, *,
@@ -113,28 +121,34 @@ class Attention(nn.Module):
     proj = lambda heads, axis, name: layers.dense(c, (heads, h), ("embed",), (axis, "head_dim"), name, bias=qkv_bias)
     cross = kv_BxSxD is not None
     source_BxSxD = kv_BxSxD if cross else x_BxTxD
-    b, t, d = x_BxTxD.shape
+    last = self.queries_for_last
+    if last and cross:
+      raise ValueError("queries_for_last is for self-attention only.")
+    keep = (lambda a_BxT: a_BxT[:, -last:]) if last else (lambda a_BxT: a_BxT)
+    q_source_BxTxD, q_positions_BxT = keep(x_BxTxD), keep(positions_BxT)
+    b, t, d = q_source_BxTxD.shape
     s = source_BxSxD.shape[1]
     # Projections run on [B*T, D]: plain 2-D matmuls, whose backward needs no transposes on CPU.
-    q_BxTxNxH = proj(n, "heads", "query")(x_BxTxD.reshape(b * t, d)).reshape(b, t, n, h)
+    q_BxTxNxH = proj(n, "heads", "query")(q_source_BxTxD.reshape(b * t, d)).reshape(b, t, n, h)
     source_BSxD = source_BxSxD.reshape(b * s, d)
     k_BxSxKxH = proj(k, "kv_heads", "key")(source_BSxD).reshape(b, s, k, h)
     v_BxSxKxH = proj(k, "kv_heads", "value")(source_BSxD).reshape(b, s, k, h)
     if c.positions == "rotary" and not cross:
-      q_BxTxNxH = layers.rotary(q_BxTxNxH, positions_BxT, c.rope_base)
+      q_BxTxNxH = layers.rotary(q_BxTxNxH, q_positions_BxT, c.rope_base)
       k_BxSxKxH = layers.rotary(k_BxSxKxH, positions_BxT, c.rope_base)
 
     k_positions_BxS = positions_BxT
     if self.decode and not cross:
       k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, k_positions_BxS = self._update_cache(
           k_BxSxKxH, v_BxSxKxH, segment_ids_BxT, positions_BxT)
+      mask_Bx1xTxS = mask_Bx1xTxS[:, :, -t:]
     elif cross:
       mask_Bx1xTxS = ((segment_ids_BxT[:, :, None] > 0) & (kv_segment_ids_BxS[:, None, :] > 0))[:, None]
     else:
-      mask_Bx1xTxS = segment_mask(segment_ids_BxT, segment_ids_BxT, self.causal)
+      mask_Bx1xTxS = segment_mask(keep(segment_ids_BxT), segment_ids_BxT, self.causal)
     bias_BxNxTxS = None
     if relative_table_RxN is not None and not cross:
-      bias_BxNxTxS = relative_bias(relative_table_RxN, positions_BxT, k_positions_BxS, self.causal, c)
+      bias_BxNxTxS = relative_bias(relative_table_RxN, q_positions_BxT, k_positions_BxS, self.causal, c)
 
     out_BxTxNxH = attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, c.attention, bias_BxNxTxS=bias_BxNxTxS,
                          scale=c.scale_attention)

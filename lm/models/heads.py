@@ -35,6 +35,10 @@ class Classifier(nn.Module):
   A sequence is read at BERT's pooled [CLS] (encoder) or at its last non-padding token
   (decoder: the only position that has seen the whole input). Rows are unpacked: one example
   per row, padding with segment id 0.
+
+  `outputs_for_last=k` (decoder): the backbone computes only the last k positions (see `Decoder`); per-token
+  logits are then `[B, k, C]`, and a sequence's last token must lie among the last k columns (RL rows: the
+  left-padded prompts all end at the same column, and the response follows).
   """
 
   config: ModelConfig
@@ -43,18 +47,23 @@ class Classifier(nn.Module):
   per_token: bool = False
 
   @nn.compact
-  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True):
+  def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
+               outputs_for_last: int = 0):
     c = self.config
     if self.backbone not in BACKBONES:
       raise ValueError(f"Classifier backbone must be one of {BACKBONES}, got {self.backbone!r}.")
     segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     if self.backbone == "encoder":
+      if outputs_for_last:
+        raise ValueError("outputs_for_last needs the decoder backbone (an encoder's positions all see each other).")
       outputs = BertModel(c, name="backbone")(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
       hidden_BxTxD, pooled_BxD = outputs["hidden"], outputs["pooled"]
     else:
       hidden_BxTxD = Decoder(c, name="backbone")(tokens_BxT, segment_ids_BxT, positions_BxT,
-                                                 deterministic=deterministic, return_hidden=True)
-      last_B = last_token_index(segment_ids_BxT)
+                                                 deterministic=deterministic, return_hidden=True,
+                                                 outputs_for_last=outputs_for_last)
+      # Column of the last token among the columns computed (all T, or the last k).
+      last_B = last_token_index(segment_ids_BxT) - (tokens_BxT.shape[1] - hidden_BxTxD.shape[1])
       pooled_BxD = jnp.take_along_axis(hidden_BxTxD, last_B[:, None, None], axis=1)[:, 0]
     features = hidden_BxTxD if self.per_token else pooled_BxD
     features = nn.Dropout(c.dropout, deterministic=deterministic)(features)
@@ -73,8 +82,8 @@ class ActorCritic(nn.Module):
   SFT run. `critic` is "none" (critic-free: GRPO, RLOO), "shared" (a value head `value_head` on the
   policy's last hidden states: one trunk, cheaper) or "separate" (its own decoder with a per-token
   scalar head under `critic`, the reward model's layout, so it can start from the reward model).
-  Values at position t estimate the return after the tokens up to t. `logits_for_last=k`: the policy's logits for
-  the last k positions only (see `Decoder`); values stay per position.
+  Values at position t estimate the return after the tokens up to t. `outputs_for_last=k`: logits and values for
+  the last k positions only (see `Decoder`).
   """
 
   config: ModelConfig
@@ -82,21 +91,21 @@ class ActorCritic(nn.Module):
 
   @nn.compact
   def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
-               logits_for_last: int = 0):
+               outputs_for_last: int = 0):
     c = self.config
     if self.critic not in CRITICS:
       raise ValueError(f"ActorCritic critic must be one of {CRITICS}, got {self.critic!r}.")
     policy = Decoder(c, name="policy")
     if self.critic != "shared":
       logits_BxTxV = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic,
-                            logits_for_last=logits_for_last)
+                            outputs_for_last=outputs_for_last)
       if self.critic == "none":
         return logits_BxTxV, None
       values_BxTx1 = Classifier(c, 1, backbone="decoder", per_token=True, name="critic")(
-          tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic)
+          tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic, outputs_for_last=outputs_for_last)
       return logits_BxTxV, values_BxTx1[..., 0]
     logits_BxTxV, hidden_BxTxD = policy(tokens_BxT, segment_ids_BxT, positions_BxT, deterministic=deterministic,
-                                        with_hidden=True, logits_for_last=logits_for_last)
+                                        with_hidden=True, outputs_for_last=outputs_for_last)
     head = nn.Dense(1, dtype=c.compute_dtype, param_dtype=c.storage_dtype, name="value_head",
                     kernel_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed", "classes")))
     return logits_BxTxV, head(hidden_BxTxD)[..., 0].astype(jnp.float32)

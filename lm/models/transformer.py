@@ -23,7 +23,8 @@ class Block(nn.Module):
 
   Pre-norm (default): x + f(norm(x)); post-norm (`config.norm_position="post"`, BERT): norm(x + f(x)).
   `causal=False` gives the encoder's bidirectional block; `cross=True` the encoder-decoder's
-  decoder block, which also attends to the encoder's output.
+  decoder block, which also attends to the encoder's output. `queries_for_last=k`: outputs for the last k
+  positions only, `[B, k, D]` (the stack's final layer when only those are read).
   """
 
   config: ModelConfig
@@ -31,6 +32,7 @@ class Block(nn.Module):
   decode: bool = False
   cache_len: int = 0
   cross: bool = False
+  queries_for_last: int = 0
 
   @nn.compact
   def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool, encoded_BxSxD=None,
@@ -39,15 +41,20 @@ class Block(nn.Module):
     drop = nn.Dropout(c.dropout, deterministic=deterministic)
     post = c.norm_position == "post"
 
-    def residual(x_BxTxD, name, branch):
+    def residual(x_BxTxD, name, branch, last=0):
+      """x + branch(x) (normed before or after); a branch returning the last `last` positions only keeps those."""
       norm = layers.Norm(c, name=f"{name}_norm")
+      skip_BxTxD = x_BxTxD[:, -last:] if last else x_BxTxD
       if post:
-        return norm(x_BxTxD + drop(branch(x_BxTxD)))
-      return x_BxTxD + drop(branch(norm(x_BxTxD)))
+        return norm(skip_BxTxD + drop(branch(x_BxTxD)))
+      return skip_BxTxD + drop(branch(norm(x_BxTxD)))
 
-    x_BxTxD = residual(x_BxTxD, "attention", lambda h: Attention(c, self.causal, self.decode, self.cache_len,
-                                                                 name="attention")(
-        h, segment_ids_BxT, positions_BxT, relative_table_RxN=relative_table_RxN))
+    if self.queries_for_last and self.cross:
+      raise ValueError("queries_for_last is not supported in a cross-attending block.")
+    attention = Attention(c, self.causal, self.decode, self.cache_len, queries_for_last=self.queries_for_last,
+                          name="attention")
+    x_BxTxD = residual(x_BxTxD, "attention", lambda h: attention(
+        h, segment_ids_BxT, positions_BxT, relative_table_RxN=relative_table_RxN), last=self.queries_for_last)
     if self.cross:
       x_BxTxD = residual(x_BxTxD, "cross_attention", lambda h: Attention(c, causal=False, name="cross_attention")(
           h, segment_ids_BxT, positions_BxT, kv_BxSxD=encoded_BxSxD, kv_segment_ids_BxS=encoded_segment_ids_BxS))
@@ -70,13 +77,18 @@ _REMAT_POLICIES = {
 
 
 class Stack(nn.Module):
-  """`num_layers` blocks, optionally scanned (one compiled layer) and rematerialised."""
+  """`num_layers` blocks, optionally scanned (one compiled layer) and rematerialised.
+
+  `outputs_for_last=k`: returns the last k positions only, `[B, k, D]`; unrolled, the final layer computes only
+  those (its other queries feed nothing), scanned, every layer runs whole and the result is sliced.
+  """
 
   config: ModelConfig
   causal: bool = True
   decode: bool = False
   cache_len: int = 0
   cross: bool = False
+  outputs_for_last: int = 0
 
   @nn.compact
   def __call__(self, x_BxTxD, segment_ids_BxT, positions_BxT, deterministic: bool, encoded_BxSxD=None,
@@ -87,15 +99,16 @@ class Stack(nn.Module):
       block = nn.remat(block, policy=_REMAT_POLICIES[c.remat], static_argnums=(4,))
     relative_table_RxN = RelativeBias(c, name="relative_bias")() if c.positions == "relative" else None
     args = (segment_ids_BxT, positions_BxT, deterministic, encoded_BxSxD, encoded_segment_ids_BxS, relative_table_RxN)
-    make = lambda cls, name: cls(c, self.causal, self.decode, self.cache_len, self.cross, name=name)
+    make = lambda cls, name, last=0: cls(c, self.causal, self.decode, self.cache_len, self.cross, last, name=name)
+    last = self.outputs_for_last
     if c.scan_layers:
       scanned = nn.scan(block, variable_axes={"params": 0, "cache": 0}, split_rngs={"params": True, "dropout": True},
                         in_axes=(nn.broadcast,) * 6, length=c.num_layers,
                         metadata_params={nn.PARTITION_NAME: "layers"})
       x_BxTxD, _ = make(scanned, "layers")(x_BxTxD, *args)
-      return x_BxTxD
+      return x_BxTxD[:, -last:] if last else x_BxTxD
     for i in range(c.num_layers):
-      x_BxTxD = make(block, f"layer_{i}")(x_BxTxD, *args)
+      x_BxTxD = make(block, f"layer_{i}", last if i == c.num_layers - 1 else 0)(x_BxTxD, *args)
     return x_BxTxD
 
 
@@ -155,10 +168,12 @@ class Decoder(nn.Module):
   `return_hidden=True` returns the final normalised hidden states [B, T, D] instead, for heads
   that read the representation (reward model, value head); `with_hidden=True` returns both,
   `(logits, hidden)` (a policy with a value head on the same trunk).
-  `logits_for_last=k` computes the logits of the last k positions only ([B, k, V]; the hidden states stay whole):
-  RL losses and scorers read only the response's positions, sampling only the prompt's last. On a small model
-  the output projection is a large share of the step (with vocabulary 4,096 and width 128, about 40% of the
-  FLOPs), so skipping the positions nobody reads is a real saving.
+  `outputs_for_last=k` computes the outputs of the last k positions only (logits `[B, k, V]`, hidden states
+  `[B, k, D]`): RL losses and scorers read only the response's positions, sampling's prefill only the prompt's last.
+  The final layer then runs its queries, MLP and norms for those k positions only (keys and values still come from
+  all T; their other outputs feed nothing), and the output projection covers only them: on the tiny model with a
+  193-token prompt and a 32-token response that skips most of a layer and, with vocabulary 4,096 and width 128,
+  most of the output projection (about 40% of the full pass's FLOPs).
   `decode=True` (set with `.replace`) keeps a KV cache of `cache_len` positions; see `lm.sampling`.
   """
 
@@ -168,17 +183,16 @@ class Decoder(nn.Module):
 
   @nn.compact
   def __call__(self, tokens_BxT, segment_ids_BxT=None, positions_BxT=None, *, deterministic: bool = True,
-               return_hidden: bool = False, with_hidden: bool = False, logits_for_last: int = 0):
+               return_hidden: bool = False, with_hidden: bool = False, outputs_for_last: int = 0):
     c = self.config
     segment_ids_BxT, positions_BxT = default_segments_and_positions(tokens_BxT, segment_ids_BxT, positions_BxT)
     embedder = Embedder(c, name="embedder")
     x_BxTxD = embedder.embed(tokens_BxT, positions_BxT)
     x_BxTxD = nn.Dropout(c.dropout, deterministic=deterministic)(embedding_norm(c, x_BxTxD))
-    x_BxTxD = Stack(c, causal=True, decode=self.decode, cache_len=self.cache_len, name="stack")(
-        x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
-    x_BxTxD = final_norm(c, x_BxTxD)
+    x_BxKxD = Stack(c, causal=True, decode=self.decode, cache_len=self.cache_len, outputs_for_last=outputs_for_last,
+                    name="stack")(x_BxTxD, segment_ids_BxT, positions_BxT, deterministic)
+    x_BxKxD = final_norm(c, x_BxKxD)
     if return_hidden:
-      return x_BxTxD
-    read_BxKxD = x_BxTxD[:, -logits_for_last:] if logits_for_last else x_BxTxD
-    logits_BxKxV = embedder.logits(read_BxKxD).astype(jnp.float32)
-    return (logits_BxKxV, x_BxTxD) if with_hidden else logits_BxKxV
+      return x_BxKxD
+    logits_BxKxV = embedder.logits(x_BxKxD).astype(jnp.float32)
+    return (logits_BxKxV, x_BxKxD) if with_hidden else logits_BxKxV

@@ -110,7 +110,7 @@ def response_logprobs(logits_BxLxV: jax.Array, tokens_BxL: jax.Array, n: int) ->
   """Log-probabilities [B, N] of the last `n` tokens of each row (the response) and the logits [B, N, V] that chose them.
 
   Rows are `prompt response` with the prompt left-padded, so every response starts at column L - n. The logits may
-  cover only the last n + 1 positions (`logits_for_last=n + 1`): the last n + 1 columns are all that is read.
+  cover only the last n + 1 positions (`outputs_for_last=n + 1`): the last n + 1 columns are all that is read.
   """
   logits_BxNxV = logits_BxLxV[:, -n - 1:-1].astype(jnp.float32)
   logp_BxNxV = jax.nn.log_softmax(logits_BxNxV)
@@ -139,7 +139,7 @@ def make_loss(model, *, clip: float, value_clip: float = 0.2, value_coef: float 
     mask_BxN = batch["response_mask"].astype(jnp.float32)
     n = mask_BxN.shape[1]
     logits_BxKxV, values_BxL = model.apply({"params": params}, batch["inputs"], batch["segment_ids"],
-                                           batch["positions"], logits_for_last=n + 1)  # the response's only
+                                           batch["positions"], outputs_for_last=n + 1)  # the response's only
     logp_BxN, logits_BxNxV = response_logprobs(logits_BxKxV, batch["inputs"], n)
     loss, metrics = clipped_policy_loss(logp_BxN, batch["old_logprobs"], batch["advantages"], mask_BxN, clip)
     ent = entropy(logits_BxNxV, mask_BxN)

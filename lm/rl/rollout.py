@@ -102,13 +102,13 @@ def make_scorer(actor_critic, decoder, reward_model=None):
     mask_BxN = batch["response_mask"].astype(jnp.float32)
     n = mask_BxN.shape[1]
     inputs = (batch["inputs"], batch["segment_ids"], batch["positions"])
-    logits_BxKxV, values_BxL = actor_critic.apply({"params": params}, *inputs, logits_for_last=n + 1)
+    logits_BxKxV, values_BxL = actor_critic.apply({"params": params}, *inputs, outputs_for_last=n + 1)
     logp_BxN, logits_BxNxV = pg.response_logprobs(logits_BxKxV, batch["inputs"], n)
-    ref_logp_BxN, _ = pg.response_logprobs(decoder.apply({"params": reference_params}, *inputs, logits_for_last=n + 1),
+    ref_logp_BxN, _ = pg.response_logprobs(decoder.apply({"params": reference_params}, *inputs, outputs_for_last=n + 1),
                                            batch["inputs"], n)
     values_BxN = jnp.zeros_like(logp_BxN) if values_BxL is None else values_BxL[:, -n - 1:-1]
     scores_B = (jnp.zeros(logp_BxN.shape[:1]) if reward_model is None
-                else reward_model.apply({"params": reward_params}, *inputs)[:, 0])
+                else reward_model.apply({"params": reward_params}, *inputs, outputs_for_last=n + 1)[:, 0])
     probs_BxNxV = jax.nn.softmax(logits_BxNxV)
     entropy_BxN = -jnp.sum(probs_BxNxV * jax.nn.log_softmax(logits_BxNxV), axis=-1)
     return {"logprobs": logp_BxN * mask_BxN, "ref_logprobs": ref_logp_BxN * mask_BxN,

@@ -111,7 +111,7 @@ def generate(model, params, prompt_BxP: jax.Array, prompt_mask_BxP: jax.Array, r
   segments_BxP = prompt_mask_BxP.astype(jnp.int32)
   positions_BxP = jnp.maximum(jnp.cumsum(segments_BxP, axis=1) - 1, 0)
   logits_Bx1xV, variables = decoder.apply({"params": params, "cache": cache}, prompt_BxP, segments_BxP,
-                                          positions_BxP, logits_for_last=1, mutable=["cache"])
+                                          positions_BxP, outputs_for_last=1, mutable=["cache"])
   next_position_B = positions_BxP[:, -1] + 1
 
   def step(cache, token_B, i):

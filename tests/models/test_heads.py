@@ -38,6 +38,9 @@ def test_decoder_classifier_reads_the_last_real_token():
   chex.assert_shape(out, (2, 3))
   np.testing.assert_allclose(forward(X.at[0, 8].set(5)), out, atol=1e-6)  # padding never matters
   assert not np.allclose(forward(X.at[0, 6].set((X[0, 6] + 1) % 61))[0], out[0], atol=1e-6)  # the last real token does
+  # Computing only the last 4 columns (they hold both rows' last real tokens) reads the same token.
+  last = jax.jit(lambda x: model.apply({"params": params}, x, SEGMENTS, outputs_for_last=4))(X)
+  np.testing.assert_allclose(last, out, rtol=1e-5, atol=1e-5)
 
 
 def test_token_classifier_gives_one_distribution_per_token_and_sees_both_sides():
@@ -63,9 +66,12 @@ def test_actor_critic_policy_is_a_plain_decoder(critic):
   chex.assert_trees_all_equal_shapes(params["policy"], init(Decoder(CONFIG)))
   logits, values = model.apply({"params": params}, X, SEGMENTS)
   np.testing.assert_allclose(logits, Decoder(CONFIG).apply({"params": params["policy"]}, X, SEGMENTS), atol=1e-5)
+  last_logits, last_values = model.apply({"params": params}, X, SEGMENTS, outputs_for_last=3)
+  np.testing.assert_allclose(last_logits, logits[:, -3:], rtol=1e-5, atol=1e-5)
   if critic == "none":
-    assert values is None and set(params) == {"policy"}
+    assert values is None and last_values is None and set(params) == {"policy"}
   else:
     chex.assert_shape(values, (2, 10))
+    np.testing.assert_allclose(last_values, values[:, -3:], rtol=1e-5, atol=1e-5)
   if critic == "separate":  # the reward model's layout, with one value per token
     chex.assert_trees_all_equal_shapes(params["critic"], init(Classifier(CONFIG, 1, backbone="decoder")))

@@ -44,10 +44,18 @@ def test_output_shapes(variant):
   assert logits.dtype == jnp.float32
   hidden = forward(model, params, x, return_hidden=True)
   chex.assert_shape(hidden, (2, 12, BASE["d_model"]))
-  # Logits of the last positions only (RL losses, sampling's prefill): the same numbers as the full pass's.
-  last = forward(model, params, x, logits_for_last=5)
+  # Outputs of the last positions only (RL losses, sampling's prefill; unrolled, the final layer runs only their
+  # queries): the same numbers as the full pass's, for padded rows too.
+  last = forward(model, params, x, outputs_for_last=5)
   chex.assert_shape(last, (2, 5, BASE["vocab_size"]))
   np.testing.assert_allclose(last, logits[:, -5:], rtol=1e-5, atol=1e-5)
+  last_hidden = forward(model, params, x, return_hidden=True, outputs_for_last=5)
+  np.testing.assert_allclose(last_hidden, hidden[:, -5:], rtol=1e-5, atol=1e-5)
+  segments = jnp.asarray([[0] * 3 + [1] * 9, [1] * 10 + [0] * 2])  # left- and right-padded rows
+  positions = jnp.maximum(jnp.cumsum(segments, axis=1) - 1, 0)
+  padded = forward(model, params, x, segments, positions)
+  np.testing.assert_allclose(forward(model, params, x, segments, positions, outputs_for_last=3), padded[:, -3:],
+                             rtol=1e-5, atol=1e-5)
 
 
 def test_bfloat16_compute_returns_float32_logits():
