@@ -29,7 +29,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
-from benchmarks import causal_step
+from benchmarks import causal_step, traces
 from lm.models.config import ModelConfig
 from lm.sampling import decode
 from lm.training import sharding
@@ -46,6 +46,8 @@ _TOP_K = flags.DEFINE_integer("top_k", 50, "Top-k sampling.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Alternating rounds.")
 _STEPS = flags.DEFINE_integer("steps", 5, "Train steps (or sampling calls) timed per round and implementation.")
 _WHAT = flags.DEFINE_list("what", ["train", "sample"], "Which comparisons: train, sample.")
+_TRACE = flags.DEFINE_string("trace_dir", "", "If set: a jax.profiler trace of one of lm's sampling calls goes there "
+                             "(TensorBoard's Profile tab) and its longest operations are printed.")
 
 
 def model_config() -> ModelConfig:
@@ -175,10 +177,26 @@ def compare_sampling() -> None:
   bandwidth = copy_bandwidth()
   bound = (weight_bytes + mean_cache_bytes) / bandwidth
   step = float(np.median(timings.ours)) / n
+  if _TRACE.value:
+    trace_sampling(model, params, prompts, mask, rng, sampling)
   print(f"  decode step: lm {step * 1000:.2f} ms per token step (prefill included); memory-bandwidth bound "
         f"{bound * 1000:.2f} ms ({(weight_bytes + mean_cache_bytes) / 2**20:.0f} MiB read per step: weights "
         f"{weight_bytes / 2**20:.0f} MiB, mean KV cache {mean_cache_bytes / 2**20:.1f} MiB; copy bandwidth "
         f"{bandwidth / 1e9:.1f} GB/s): {bound / step:.0%} of the bound")
+
+
+def trace_sampling(model, params, prompts, mask, rng, sampling) -> None:
+  """Traces one sampling call and prints its longest operations per decode step."""
+  call = lambda: decode.generate(model, params, prompts, mask, rng, config=sampling, eos_id=-1)[0]
+  sources = traces.instruction_sources(
+      decode.generate.lower(model, params, prompts, mask, rng, config=sampling, eos_id=-1).compile().as_text())
+  with jax.profiler.trace(_TRACE.value):
+    jax.block_until_ready(call())
+  per_op, busy = traces.op_seconds(traces.latest_trace(_TRACE.value))
+  n = sampling.max_new_tokens
+  print(f"  one sampling call, traced: ops ran {busy * 1000 / n:.2f} ms per token step (their union), "
+        f"{sum(per_op.values()) * 1000 / n:.2f} ms summed over threads; trace in {_TRACE.value}; per token step:")
+  traces.print_longest(per_op, sources, scale=1 / n, n=25)
 
 
 def main(argv):

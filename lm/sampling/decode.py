@@ -82,12 +82,22 @@ def first_argmax(x_BxV: jax.Array) -> jax.Array:
   return jnp.min(jnp.where(hit_BxV, jnp.arange(v, dtype=jnp.int32), v), axis=-1).astype(jnp.int32)
 
 
-def sample_token(logits_BxV: jax.Array, rng: jax.Array, config: SamplingConfig) -> jax.Array:
+def sampling_noise(rng: jax.Array, shape: tuple[int, ...], config: SamplingConfig) -> jax.Array | None:
+  """The Gumbel noise `jax.random.categorical` would draw from `rng` for logits of `shape` (None when greedy)."""
+  return None if config.temperature == 0 else jax.random.gumbel(rng, shape, jnp.float32)
+
+
+def choose_token(logits_BxV: jax.Array, noise_BxV: jax.Array | None, config: SamplingConfig) -> jax.Array:
+  """The token of each row, given the `sampling_noise` drawn for it (the Gumbel-max draw)."""
   if config.temperature == 0:
     return first_argmax(logits_BxV)
-  logits_BxV = filter_logits(logits_BxV / config.temperature, config.top_k, config.top_p)
-  # The Gumbel-max draw `jax.random.categorical` makes (the same noise from the same key, so the same tokens).
-  return first_argmax(jax.random.gumbel(rng, logits_BxV.shape, logits_BxV.dtype) + logits_BxV)
+  logits_BxV = filter_logits(logits_BxV.astype(jnp.float32) / config.temperature, config.top_k, config.top_p)
+  return first_argmax(noise_BxV + logits_BxV)
+
+
+def sample_token(logits_BxV: jax.Array, rng: jax.Array, config: SamplingConfig) -> jax.Array:
+  """A token per row: the same tokens as `jax.random.categorical(rng, filtered logits / temperature)`."""
+  return choose_token(logits_BxV, sampling_noise(rng, logits_BxV.shape, config), config)
 
 
 def init_cache(model, batch: int, cache_len: int):
@@ -134,23 +144,30 @@ def sample_loop(step, cache, logits_BxV: jax.Array, rng: jax.Array, *, config: S
   """
   b, n = logits_BxV.shape[0], config.max_new_tokens
 
-  def body(carry):
-    i, cache, logits_BxV, out_BxN, done_B, rng = carry
+  def draw(rng):
     rng, key = jax.random.split(rng)
-    token_B = jnp.where(done_B, pad_id, sample_token(logits_BxV, key, config))
+    return rng, sampling_noise(key, logits_BxV.shape, config)
+
+  def body(carry):
+    i, cache, logits_BxV, noise_BxV, out_BxN, done_B, rng = carry
+    token_B = jnp.where(done_B, pad_id, choose_token(logits_BxV, noise_BxV, config))
     out_BxN = out_BxN.at[:, i].set(token_B)
     if config.stop_at_eos:
       done_B = done_B | (token_B == eos_id)
+    # The next token's noise does not depend on this step's logits: drawn here, XLA runs it on another thread
+    # while the model runs (a serial chain of one-thread operations at decode's batch sizes).
+    rng, noise_BxV = draw(rng)
     cache, logits_BxV = step(cache, token_B, i)
-    return i + 1, cache, logits_BxV, out_BxN, done_B, rng
+    return i + 1, cache, logits_BxV, noise_BxV, out_BxN, done_B, rng
 
   def cond(carry):
     i, *_, done_B, _ = carry
     return (i < n) & ~jnp.all(done_B)
 
-  init = (jnp.zeros((), jnp.int32), cache, logits_BxV, jnp.full((b, n), pad_id, jnp.int32),
+  rng, noise_BxV = draw(rng)
+  init = (jnp.zeros((), jnp.int32), cache, logits_BxV, noise_BxV, jnp.full((b, n), pad_id, jnp.int32),
           jnp.zeros((b,), jnp.bool_), rng)
-  _, _, _, out_BxN, _, _ = jax.lax.while_loop(cond, body, init)
+  out_BxN = jax.lax.while_loop(cond, body, init)[4]
   produced_BxN = out_BxN != pad_id
   ends_B = jnp.argmax(out_BxN == eos_id, axis=1)
   has_eos_B = jnp.any(out_BxN == eos_id, axis=1)
