@@ -10,7 +10,9 @@ not measured here (see benchmarks/data_throughput.py). Reports tokens/s, model F
   included, the position table not) + the attention term 12 * layers * seq_len * d_attn, halved
   for causal attention (d_attn = heads * head width);
 - MFU against the float32 matmul peak measured in the same run on the same device (a large
-  square matmul), and against the published peak of a known accelerator.
+  square matmul), and against the published peak of a known accelerator;
+- with `--ceiling`: the MFU the step would reach if only its matmuls took time, each as fast as it runs alone
+  on its own shape (`benchmarks/matmul_ceiling.py`): how far the model's shapes, not the rest of the step, cap it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from benchmarks import causal_step
+from benchmarks import causal_step, matmul_ceiling
 from lm import settings
 from lm.models.config import ModelConfig
 from lm.training import optimizers, sharding, state as state_lib
@@ -35,6 +37,7 @@ _SEQ = flags.DEFINE_integer("seq_len", 256, "Tokens per row.")
 _STEPS = flags.DEFINE_integer("steps", 10, "Timed steps (after 2 warm-up steps).")
 _VOCAB = flags.DEFINE_integer("vocab_size", 4096, "Vocabulary size (the world tokenizer's).")
 _MATMUL = flags.DEFINE_integer("matmul_size", 2048, "Side of the square matmul that measures the peak.")
+_CEILING = flags.DEFINE_bool("ceiling", False, "Also time every matmul of the step alone and report the MFU ceiling.")
 
 # Published dense peaks (FLOP/s) for a few accelerators, by device_kind prefix: (fp32, bf16).
 PUBLISHED_PEAKS = {
@@ -107,6 +110,17 @@ def main(argv):
   print(f"  fp32 matmul peak measured here: {peak / 1e9:,.1f} GFLOP/s median, {best_peak / 1e9:,.1f} best "
         f"({_MATMUL.value}^3, {devices} device(s))")
   print(f"  MFU {model_flops / peak:.1%} (median step / median peak), {best_flops / best_peak:.1%} (best / best)")
+  if _CEILING.value:
+    rows = matmul_ceiling.timed(matmul_ceiling.dots(train_step, state, batch))
+    dot_seconds = sum(count * secs for _, count, secs in rows)
+    dot_flops = sum(count * dot.flops for dot, count, _ in rows)
+    print(f"  matmuls: {sum(count for _, count, _ in rows)} per step ({len(rows)} shapes), {dot_flops / 1e9:,.2f} "
+          f"GFLOP (model FLOPs {per_token * b * t / 1e9:,.2f}); each timed alone, together {dot_seconds * 1000:.1f} "
+          f"ms at {dot_flops / dot_seconds / 1e9:,.1f} GFLOP/s: MFU ceiling {per_token * b * t / dot_seconds / peak:.1%} "
+          "if nothing but matmuls cost time. The costliest:")
+    for dot, count, secs in rows[:8]:
+      print(f"    {count:>3} x {matmul_ceiling.describe(dot):<58} {count * secs * 1000:6.1f} ms  "
+            f"{dot.flops / secs / peak:4.0%} of peak")
   for prefix, (fp32, bf16) in PUBLISHED_PEAKS.items():
     if kind.startswith(prefix):
       published = bf16 if model_cfg.dtype == "bfloat16" else fp32

@@ -1,0 +1,102 @@
+"""The fastest a step could run if only its matmuls cost time: each one timed alone, on its own shape.
+
+`dots(fn, *args)` lists the `dot_general`s a function executes (forward and backward: read from its jaxpr, scans
+counted once per iteration); `seconds(dots)` times each distinct one alone on this device and sums them. Model FLOPs
+divided by that sum, against the measured peak, is an MFU ceiling: nothing else in the step (softmax, norms,
+activations, the optimizer, gaps between operations) costs anything, and every matmul runs as fast as it does on its
+own with warm caches. Used by `benchmarks/train_throughput.py`.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Dot:
+  lhs: jax.ShapeDtypeStruct
+  rhs: jax.ShapeDtypeStruct
+  dimension_numbers: tuple
+  preferred_element_type: object
+
+  @property
+  def flops(self) -> int:
+    (lhs_contract, _), (lhs_batch, _) = self.dimension_numbers
+    out = jax.eval_shape(self.apply, self.lhs, self.rhs)
+    return 2 * int(np.prod(out.shape)) * int(np.prod([self.lhs.shape[d] for d in lhs_contract]))
+
+  def apply(self, a, b):
+    return jax.lax.dot_general(a, b, self.dimension_numbers, preferred_element_type=self.preferred_element_type)
+
+
+def _walk(jaxpr, times: int, found: collections.Counter) -> None:
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "dot_general":
+      lhs, rhs = (jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars)
+      found[Dot(lhs, rhs, eqn.params["dimension_numbers"], eqn.params.get("preferred_element_type"))] += times
+    repeat = times * eqn.params.get("length", 1) if eqn.primitive.name == "scan" else times
+    for value in eqn.params.values():
+      for sub in value if isinstance(value, (tuple, list)) else (value,):
+        inner = getattr(sub, "jaxpr", sub)
+        if hasattr(inner, "eqns"):
+          _walk(inner, repeat, found)
+
+
+def dots(fn, *args) -> collections.Counter:
+  """Each distinct dot_general `fn(*args)` executes -> how many times one call executes it."""
+  found = collections.Counter()
+  _walk(jax.make_jaxpr(fn)(*args).jaxpr, 1, found)
+  return found
+
+
+def _median_seconds(fn, args, repeats: int) -> float:
+  jax.block_until_ready(fn(*args))
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - start)
+  return float(np.median(times))
+
+
+def _repeated(dot: Dot, times: int):
+  """`times` executions of the dot in one compiled loop, each depending on the last (so none is hoisted or
+  skipped) through one element of the left operand; buffers are reused as they are inside a step."""
+
+  def body(_, carry):
+    a, s = carry
+    a = a.at[(0,) * a.ndim].add(s)
+    # The barrier keeps XLA from computing only the one element read (a slice of a dot is a smaller dot).
+    return a, jax.lax.optimization_barrier(dot.apply(a, carry_b)).reshape(-1)[0] * 0
+
+  carry_b = None
+
+  def run(a, b):
+    nonlocal carry_b
+    carry_b = b
+    return jax.lax.fori_loop(0, times, body, (a, jnp.zeros((), a.dtype)))[1]
+
+  return jax.jit(run)
+
+
+def timed(found: collections.Counter, repeats: int = 7, loop: int = 6) -> list[tuple[Dot, int, float]]:
+  """(dot, executions per call, seconds of one execution), slowest in total first. One execution's time is the
+  difference between a compiled loop of `loop` + 1 and of 1 executions, over `loop`: no dispatch, no allocation."""
+  rows = []
+  for dot, count in found.items():
+    key_a, key_b = jax.random.split(jax.random.key(0))
+    args = (jax.random.normal(key_a, dot.lhs.shape, dot.lhs.dtype), jax.random.normal(key_b, dot.rhs.shape, dot.rhs.dtype))
+    many, one = (_median_seconds(_repeated(dot, n), args, repeats) for n in (loop + 1, 1))
+    rows.append((dot, count, max((many - one) / loop, 1e-9)))
+  return sorted(rows, key=lambda row: -row[1] * row[2])
+
+
+def describe(dot: Dot) -> str:
+  (lhs_contract, rhs_contract), _ = dot.dimension_numbers
+  return f"{list(dot.lhs.shape)} x {list(dot.rhs.shape)} contracting {list(lhs_contract)}/{list(rhs_contract)}"
