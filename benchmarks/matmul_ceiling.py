@@ -5,6 +5,10 @@ counted once per iteration); `seconds(dots)` times each distinct one alone on th
 divided by that sum, against the measured peak, is an MFU ceiling: nothing else in the step (softmax, norms,
 activations, the optimizer, gaps between operations) costs anything, and every matmul runs as fast as it does on its
 own with warm caches. Used by `benchmarks/train_throughput.py`.
+
+`sequence_seconds(dots)` is the colder floor: every execution of every dot with its own operands (so weights are read
+from memory as in the real program, not from a cache warmed by the same matmul), all in one compiled loop. Used by
+`benchmarks/peer.py` for a decode step, whose matmuls read every weight once.
 """
 
 from __future__ import annotations
@@ -95,6 +99,36 @@ def timed(found: collections.Counter, repeats: int = 7, loop: int = 6) -> list[t
     many, one = (_median_seconds(_repeated(dot, n), args, repeats) for n in (loop + 1, 1))
     rows.append((dot, count, max((many - one) / loop, 1e-9)))
   return sorted(rows, key=lambda row: -row[1] * row[2])
+
+
+def sequence_seconds(found: collections.Counter, repeats: int = 5, loop: int = 8) -> float:
+  """Seconds for one pass of every dot execution in `found`, each with its own random operands, in one compiled
+  loop (`loop` passes, each depending on the last through one element of each left operand)."""
+  occurrences = [dot for dot, count in found.items() for _ in range(count)]
+  keys = jax.random.split(jax.random.key(0), 2 * len(occurrences))
+  lhs = [jax.random.normal(keys[2 * i], d.lhs.shape, d.lhs.dtype) for i, d in enumerate(occurrences)]
+  rhs = [jax.random.normal(keys[2 * i + 1], d.rhs.shape, d.rhs.dtype) for i, d in enumerate(occurrences)]
+
+  def passes(n):
+    def body(_, carry):
+      lefts, s = carry
+      new_lefts = []
+      for dot, a, b in zip(occurrences, lefts, rhs_operands):
+        a = a.at[(0,) * a.ndim].add(s)
+        s = jax.lax.optimization_barrier(dot.apply(a, b)).reshape(-1)[0].astype(s.dtype) * 0
+        new_lefts.append(a)
+      return new_lefts, s
+
+    rhs_operands = []
+
+    def run(lefts, rights):
+      rhs_operands[:] = rights
+      return jax.lax.fori_loop(0, n, body, (lefts, jnp.zeros((), jnp.float32)))[1]
+
+    return jax.jit(run)
+
+  many, one = (_median_seconds(passes(n), (lhs, rhs), repeats) for n in (loop + 1, 1))
+  return max((many - one) / loop, 1e-9)
 
 
 def describe(dot: Dot) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 import optax
 from absl import app, flags
 
-from benchmarks import causal_step, traces
+from benchmarks import causal_step, matmul_ceiling, traces
 from lm.models.config import ModelConfig
 from lm.sampling import decode
 from lm.training import sharding
@@ -179,10 +179,24 @@ def compare_sampling() -> None:
   step = float(np.median(timings.ours)) / n
   if _TRACE.value:
     trace_sampling(model, params, prompts, mask, rng, sampling)
+  floor, count = decode_matmul_floor(model, params, b, p + n)
+  print(f"  decode step's matmuls alone ({count} per step, each reading its own weights or cache, one compiled loop): "
+        f"{floor * 1000:.2f} ms: even if nothing else cost time, lm could sample at most {b / floor:,.0f} tokens/s, "
+        f"{b / floor / float(np.median(np.asarray(timings.theirs) ** -1 * b * n)):.2f}x transformers' median here")
   print(f"  decode step: lm {step * 1000:.2f} ms per token step (prefill included); memory-bandwidth bound "
         f"{bound * 1000:.2f} ms ({(weight_bytes + mean_cache_bytes) / 2**20:.0f} MiB read per step: weights "
         f"{weight_bytes / 2**20:.0f} MiB, mean KV cache {mean_cache_bytes / 2**20:.1f} MiB; copy bandwidth "
         f"{bandwidth / 1e9:.1f} GB/s): {bound / step:.0%} of the bound")
+
+
+def decode_matmul_floor(model, params, batch: int, cache_len: int) -> tuple[float, int]:
+  """Seconds of one decode step's matmuls (projections, attention over a full cache, logits) run alone; their count."""
+  decoder, cache = decode.init_cache(model, batch, cache_len)
+  ones = jnp.ones((batch, 1), jnp.int32)
+  one_step = lambda params, cache: decoder.apply({"params": params, "cache": cache}, ones, ones, ones,
+                                                 mutable=["cache"])[0]
+  found = matmul_ceiling.dots(one_step, params, cache)
+  return matmul_ceiling.sequence_seconds(found), sum(found.values())
 
 
 def trace_sampling(model, params, prompts, mask, rng, sampling) -> None:
