@@ -22,6 +22,12 @@ from lm.models import layers
 from lm.models.config import ModelConfig
 
 
+# Causal self-attention on CPU runs its queries in blocks of at least this many rows (at most MAX_CAUSAL_BLOCKS),
+# each over the keys up to its last query: 4 blocks skip 3/8 of the scores, softmax and weighted sum, all of
+# which the mask would throw away (the tiny step at 224 tokens ~7% faster; same values).
+CAUSAL_BLOCK_ROWS, MAX_CAUSAL_BLOCKS = 64, 4
+
+
 def segment_mask(q_segments_BxT: jax.Array, k_segments_BxS: jax.Array, causal: bool) -> jax.Array:
   """Boolean [B, 1, T, S]: True where query t may attend to key s.
 
@@ -45,12 +51,14 @@ def resolve_implementation(name: str, dtype) -> str:
 
 
 def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = "auto", *,
-           bias_BxNxTxS=None, scale: bool = True):
+           bias_BxNxTxS=None, scale: bool = True, causal_blocks: int = 1):
   """softmax(q k^T [/ sqrt(H)] [+ bias] masked) v, by `jax.nn.dot_product_attention` or, on CPU, by einsums.
 
   On CPU the einsum form is 2-3x faster than the generic XLA lowering of dot_product_attention
   (whose grouped 5-D contraction is slow there); grouped kv heads are repeated to the query heads.
   `bias_BxNxTxS` (T5's relative positions) is added to the logits; `scale=False` skips the 1/sqrt(H).
+  `causal_blocks=n` (einsum path, T == S, a mask that is causal at least): the queries go in n blocks, each
+  attending only to the keys up to its last query; the masked-out rest is never computed.
   """
   implementation = resolve_implementation(implementation, q_BxTxNxH.dtype)
   factor = q_BxTxNxH.shape[-1] ** -0.5 if scale else 1.0
@@ -64,12 +72,23 @@ def attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, implementation: str = 
   # Head-major operands ([B, N, T, H]): batched matmuls whose batch axes lead in both operands and the result,
   # which CPU matmul libraries run without strided copies (attention's forward and backward ~20% faster).
   q_BxNxTxH, k_BxNxSxH, v_BxNxSxH = (x.swapaxes(1, 2) for x in (q_BxTxNxH, k_BxSxKxH, v_BxSxKxH))
-  logits_BxNxTxS = jnp.einsum("bnth,bnsh->bnts", q_BxNxTxH, k_BxNxSxH).astype(jnp.float32) * factor
-  if bias_BxNxTxS is not None:
-    logits_BxNxTxS = logits_BxNxTxS + bias_BxNxTxS.astype(jnp.float32)
-  logits_BxNxTxS = jnp.where(mask_Bx1xTxS, logits_BxNxTxS, jnp.finfo(jnp.float32).min)
-  probs_BxNxTxS = jax.nn.softmax(logits_BxNxTxS, axis=-1).astype(v_BxSxKxH.dtype)
-  return jnp.einsum("bnts,bnsh->bnth", probs_BxNxTxS, v_BxNxSxH).swapaxes(1, 2)
+  t, s = q_BxNxTxH.shape[2], k_BxNxSxH.shape[2]
+
+  def block(lo, hi, end):
+    """Queries lo:hi over keys :end."""
+    logits_BxNxTxS = jnp.einsum("bnth,bnsh->bnts", q_BxNxTxH[:, :, lo:hi], k_BxNxSxH[:, :, :end])
+    logits_BxNxTxS = logits_BxNxTxS.astype(jnp.float32) * factor
+    if bias_BxNxTxS is not None:
+      logits_BxNxTxS = logits_BxNxTxS + bias_BxNxTxS[:, :, lo:hi, :end].astype(jnp.float32)
+    logits_BxNxTxS = jnp.where(mask_Bx1xTxS[:, :, lo:hi, :end], logits_BxNxTxS, jnp.finfo(jnp.float32).min)
+    probs_BxNxTxS = jax.nn.softmax(logits_BxNxTxS, axis=-1).astype(v_BxSxKxH.dtype)
+    return jnp.einsum("bnts,bnsh->bnth", probs_BxNxTxS, v_BxNxSxH[:, :, :end])
+
+  blocks = min(causal_blocks, t) if t == s else 1
+  if blocks <= 1:
+    return block(0, t, s).swapaxes(1, 2)
+  edges = [t * i // blocks for i in range(blocks + 1)]
+  return jnp.concatenate([block(lo, hi, hi) for lo, hi in zip(edges[:-1], edges[1:])], axis=2).swapaxes(1, 2)
 
 
 class RelativeBias(nn.Module):
@@ -150,8 +169,9 @@ class Attention(nn.Module):
     if relative_table_RxN is not None and not cross:
       bias_BxNxTxS = relative_bias(relative_table_RxN, q_positions_BxT, k_positions_BxS, self.causal, c)
 
+    blocks = min(MAX_CAUSAL_BLOCKS, t // CAUSAL_BLOCK_ROWS) if self.causal and not cross and not self.decode else 1
     out_BxTxNxH = attend(q_BxTxNxH, k_BxSxKxH, v_BxSxKxH, mask_Bx1xTxS, c.attention, bias_BxNxTxS=bias_BxNxTxS,
-                         scale=c.scale_attention)
+                         scale=c.scale_attention, causal_blocks=blocks)
     out = layers.dense(c, c.d_model, ("heads", "head_dim"), ("embed",), "out", axis=(-2, -1),
                        bias=c.projection_bias == "all", scale=(2 * c.num_layers) ** -0.5)
     return out(out_BxTxNxH.reshape(b * t, n, h)).reshape(b, t, c.d_model)

@@ -127,3 +127,22 @@ def test_config_errors():
     ModelConfig(num_heads=4, num_kv_heads=3)
   with pytest.raises(ValueError, match="divisible by model.num_heads"):
     ModelConfig(d_model=30, num_heads=4)
+
+
+def test_causal_blocks_compute_the_same_attention():
+  """Queries in blocks over the keys up to each block's end: the full masked attention's values and gradients, with
+  packed segments, padding, a bias, and blocks of unequal length."""
+  from lm.models import attention  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  q, k, v = (jnp.asarray(rng.normal(size=(2, 11, 4, 8)), jnp.float32) for _ in range(3))
+  bias = jnp.asarray(rng.normal(size=(2, 4, 11, 11)), jnp.float32)
+  segments = jnp.asarray([[1] * 5 + [2] * 6, [0] * 3 + [1] * 8])
+  mask = attention.segment_mask(segments, segments, causal=True)
+  loss = lambda blocks: lambda q, k, v: jnp.sum(jnp.sin(attention.attend(
+      q, k, v, mask, "einsum", bias_BxNxTxS=bias, causal_blocks=blocks)))
+  full, full_grads = jax.value_and_grad(loss(1), argnums=(0, 1, 2))(q, k, v)
+  for blocks in (2, 3, 4):
+    value, grads = jax.value_and_grad(loss(blocks), argnums=(0, 1, 2))(q, k, v)
+    np.testing.assert_allclose(value, full, rtol=1e-5)
+    for a, b in zip(grads, full_grads):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
