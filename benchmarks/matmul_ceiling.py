@@ -1,7 +1,7 @@
 """The fastest a step could run if only its matmuls cost time: each one timed alone, on its own shape.
 
 `dots(fn, *args)` lists the `dot_general`s a function executes (forward and backward: read from its jaxpr, scans
-counted once per iteration); `seconds(dots)` times each distinct one alone on this device and sums them. Model FLOPs
+counted once per iteration); `timed(dots)` times each distinct one alone on this device and sums them. Model FLOPs
 divided by that sum, against the measured peak, is an MFU ceiling: nothing else in the step (softmax, norms,
 activations, the optimizer, gaps between operations) costs anything, and every matmul runs as fast as it does on its
 own with warm caches. Used by `benchmarks/train_throughput.py`.
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from benchmarks import timing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Dot:
 
   @property
   def flops(self) -> int:
-    (lhs_contract, _), (lhs_batch, _) = self.dimension_numbers
+    (lhs_contract, _), _ = self.dimension_numbers
     out = jax.eval_shape(self.apply, self.lhs, self.rhs)
     return 2 * int(np.prod(out.shape)) * int(np.prod([self.lhs.shape[d] for d in lhs_contract]))
 
@@ -59,76 +60,44 @@ def dots(fn, *args) -> collections.Counter:
   return found
 
 
-def _median_seconds(fn, args, repeats: int) -> float:
-  jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
-
-
-def _repeated(dot: Dot, times: int):
-  """`times` executions of the dot in one compiled loop, each depending on the last (so none is hoisted or
-  skipped) through one element of the left operand; buffers are reused as they are inside a step."""
-
-  def body(_, carry):
-    a, s = carry
-    a = a.at[(0,) * a.ndim].add(s)
-    # The barrier keeps XLA from computing only the one element read (a slice of a dot is a smaller dot).
-    return a, jax.lax.optimization_barrier(dot.apply(a, carry_b)).reshape(-1)[0] * 0
-
-  carry_b = None
-
-  def run(a, b):
-    nonlocal carry_b
-    carry_b = b
-    return jax.lax.fori_loop(0, times, body, (a, jnp.zeros((), a.dtype)))[1]
-
-  return jax.jit(run)
-
-
-def timed(found: collections.Counter, repeats: int = 7, loop: int = 6) -> list[tuple[Dot, int, float]]:
-  """(dot, executions per call, seconds of one execution), slowest in total first. One execution's time is the
-  difference between a compiled loop of `loop` + 1 and of 1 executions, over `loop`: no dispatch, no allocation."""
-  rows = []
-  for dot, count in found.items():
-    key_a, key_b = jax.random.split(jax.random.key(0))
-    args = (jax.random.normal(key_a, dot.lhs.shape, dot.lhs.dtype), jax.random.normal(key_b, dot.rhs.shape, dot.rhs.dtype))
-    many, one = (_median_seconds(_repeated(dot, n), args, repeats) for n in (loop + 1, 1))
-    rows.append((dot, count, max((many - one) / loop, 1e-9)))
-  return sorted(rows, key=lambda row: -row[1] * row[2])
-
-
-def sequence_seconds(found: collections.Counter, repeats: int = 5, loop: int = 8) -> float:
-  """Seconds for one pass of every dot execution in `found`, each with its own random operands, in one compiled
-  loop (`loop` passes, each depending on the last through one element of each left operand)."""
-  occurrences = [dot for dot, count in found.items() for _ in range(count)]
+def _pass_seconds(occurrences: list[Dot], repeats: int, loop: int) -> float:
+  """Seconds for one pass over `occurrences`, each dot with its own random operands, in one compiled loop: the
+  difference between `loop` + 1 passes and 1, over `loop` (no dispatch, buffers reused as inside a step). Each dot
+  depends on the last through one element of its left operand, so none is hoisted out of the loop or skipped."""
   keys = jax.random.split(jax.random.key(0), 2 * len(occurrences))
   lhs = [jax.random.normal(keys[2 * i], d.lhs.shape, d.lhs.dtype) for i, d in enumerate(occurrences)]
   rhs = [jax.random.normal(keys[2 * i + 1], d.rhs.shape, d.rhs.dtype) for i, d in enumerate(occurrences)]
 
   def passes(n):
-    def body(_, carry):
-      lefts, s = carry
-      new_lefts = []
-      for dot, a, b in zip(occurrences, lefts, rhs_operands):
-        a = a.at[(0,) * a.ndim].add(s)
-        s = jax.lax.optimization_barrier(dot.apply(a, b)).reshape(-1)[0].astype(s.dtype) * 0
-        new_lefts.append(a)
-      return new_lefts, s
-
-    rhs_operands = []
-
     def run(lefts, rights):
-      rhs_operands[:] = rights
+      def body(_, carry):
+        lefts, s = carry
+        new_lefts = []
+        for dot, a, b in zip(occurrences, lefts, rights):
+          a = a.at[(0,) * a.ndim].add(s.astype(a.dtype))
+          # The barrier keeps XLA from computing only the one element read (a slice of a dot is a smaller dot).
+          s = jax.lax.optimization_barrier(dot.apply(a, b)).reshape(-1)[0].astype(s.dtype) * 0
+          new_lefts.append(a)
+        return new_lefts, s
+
       return jax.lax.fori_loop(0, n, body, (lefts, jnp.zeros((), jnp.float32)))[1]
 
-    return jax.jit(run)
+    compiled = jax.jit(run)
+    return lambda: compiled(lhs, rhs)
 
-  many, one = (_median_seconds(passes(n), (lhs, rhs), repeats) for n in (loop + 1, 1))
+  many, one = (timing.median_seconds(passes(n), repeats) for n in (loop + 1, 1))
   return max((many - one) / loop, 1e-9)
+
+
+def timed(found: collections.Counter, repeats: int = 7, loop: int = 6) -> list[tuple[Dot, int, float]]:
+  """(dot, executions per call, seconds of one execution alone, warm caches), slowest in total first."""
+  rows = [(dot, count, _pass_seconds([dot], repeats, loop)) for dot, count in found.items()]
+  return sorted(rows, key=lambda row: -row[1] * row[2])
+
+
+def sequence_seconds(found: collections.Counter, repeats: int = 5, loop: int = 8) -> float:
+  """Seconds for one pass of every dot execution in `found`, each with its own operands."""
+  return _pass_seconds([dot for dot, count in found.items() for _ in range(count)], repeats, loop)
 
 
 def describe(dot: Dot) -> str:

@@ -49,8 +49,6 @@ def union_seconds(intervals: list[tuple[int, int]]) -> float:
   return total / 1e9
 
 
-
-
 def latest_trace(trace_dir: str) -> str:
   """The newest `*.xplane.pb` that `jax.profiler.trace(trace_dir)` wrote."""
   found = glob.glob(os.path.join(trace_dir, "plugins", "profile", "*", "*.xplane.pb"))
