@@ -18,7 +18,7 @@ class OptimizerConfig:
   b1: float = 0.9
   b2: float = 0.95
   eps: float = 1e-8
-  weight_decay: float = 0.1       # decoupled; only matrices decay (not norms, biases or scalars)
+  weight_decay: float = 0.1       # decoupled; only weight matrices and embeddings decay (not norms, biases or scalars)
   clip_norm: float = 1.0          # global gradient-norm clipping; 0 disables
 
 
@@ -39,15 +39,22 @@ def make_schedule(config: OptimizerConfig, total_steps: int) -> optax.Schedule:
   return optax.join_schedules([optax.linear_schedule(0.0, peak, warmup), after], [warmup])
 
 
-def _decay_mask(params):
-  return jax.tree.map(lambda p: p.ndim >= 2, params)
+def decay_mask(params):
+  """Which parameters weight decay applies to: weight matrices and embedding tables, as GPT-2 recipes do (every
+  tensor of two or more dimensions in PyTorch's layout). Not norms, scalars, or biases, including the attention
+  biases that `lm` stores per head as [heads, head_dim] (2-D here, 1-D in PyTorch)."""
+
+  def decays(path, p):
+    return p.ndim >= 2 and getattr(path[-1], "key", None) != "bias"
+
+  return jax.tree_util.tree_map_with_path(decays, params)
 
 
 def make_optimizer(config: OptimizerConfig, total_steps: int) -> tuple[optax.GradientTransformation, optax.Schedule]:
   schedule = make_schedule(config, total_steps)
   if config.name == "adamw":
     opt = optax.adamw(schedule, b1=config.b1, b2=config.b2, eps=config.eps, weight_decay=config.weight_decay,
-                      mask=_decay_mask)
+                      mask=decay_mask)
   elif config.name == "adafactor":
     opt = optax.adafactor(schedule, weight_decay_rate=config.weight_decay or None)
   elif config.name == "sgd":
