@@ -5,7 +5,9 @@ that turns one tokenized record into a dict of equal-length 1-D int arrays (for 
 `inputs`, `targets`, `weights`) plus optional scalars (a class label). The pipeline then
 
 - splits features longer than `seq_len` into consecutive chunks (no token is dropped), or
-  truncates them (`long_examples="truncate"`), and
+  truncates them (`long_examples="truncate"`),
+- when shuffling, shuffles those chunks within windows of `shuffle_window` examples, so that the chunks of
+  one long document land in different batches instead of filling one batch together, and
 - packs several examples into one row (`pack=True`) or pads each to `seq_len` (`pack=False`).
 
 Either way every batch carries `segment_ids` (1, 2, ... per packed example; 0 on padding) and
@@ -43,7 +45,10 @@ class PipelineConfig:
   num_epochs: int | None = None   # None repeats forever (training); 1 for evaluation
   pack: bool = True               # pack short examples into rows, or pad each to seq_len
   long_examples: str = "split"    # "split" into seq_len chunks, or "truncate"
-  packing_bins: int = 16          # open rows the first-fit packer fills at once (more: less padding)
+  packing_bins: int = 128         # open rows the first-fit packer fills at once (more: less padding)
+  # Examples (chunks) shuffled together after splitting, like a shuffle buffer (a window can span two epochs);
+  # 0: a long document's chunks stay consecutive, and a batch then holds few distinct documents.
+  shuffle_window: int = 1024
   drop_remainder: bool = True     # drop a last partial batch (training needs fixed shapes)
   shards: int = 0                 # record shards K (0: one per process); a multiple of the process count
   worker_threads: int = 4         # grain read threads
@@ -192,6 +197,9 @@ def _shard(source, index: int, shards: int, config: PipelineConfig, transform, t
     ds = ds.map(tokenize(tokenizer, text_fields))
   it = ds.to_iter_dataset(grain.ReadOptions(num_threads=config.worker_threads, prefetch_buffer_size=32))
   it = grain.experimental.FlatMapIterDataset(it, _Fit(transform, config.seq_len, config.long_examples))
+  if config.shuffle and config.shuffle_window > 1:
+    # Each window is reshuffled with its own seed; the state is the window's start, so resumption is exact.
+    it = grain.experimental.WindowShuffleIterDataset(it, window_size=config.shuffle_window, seed=config.seed + 2)
   if config.pack:
     it = _pack(it, config)
   else:

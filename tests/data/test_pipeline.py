@@ -65,6 +65,32 @@ def test_packing_fills_rows():
   assert fill > 0.8, f"packed rows are only {fill:.0%} full"
 
 
+# Long documents (20-900 tokens; rows of 128): most are split into several chunks.
+LONG = [{"ids": [1000 * (r + 1) + p for p in range(20 + (r * 397) % 880)]} for r in range(400)]
+
+
+def _distinct_documents_and_fill(**kwargs):
+  config = pipeline.PipelineConfig(seq_len=128, batch_size=16, worker_threads=1, **kwargs)
+  it = iter(pipeline.build(LONG, config=config, transform=causal))
+  distinct, fill = [], []
+  for batch in take(it, 100):
+    tokens = batch["segment_ids"] > 0
+    distinct.append(len(set((batch["inputs"][tokens] // 1000).tolist())))
+    fill.append(tokens.mean())
+  return np.mean(distinct), np.min(distinct), np.mean(fill)
+
+
+def test_chunks_of_long_documents_are_shuffled_apart():
+  """A batch of 16 rows draws on about 16 documents, not on the consecutive chunks of a few, and rows are nearly
+  full. Measured: 17.1 documents per batch (at least 13), rows 97.9% full; with the old defaults (chunks left in
+  order, 16 packing bins) 5.1 documents and 95.8%."""
+  mean, least, fill = _distinct_documents_and_fill()
+  before, _, before_fill = _distinct_documents_and_fill(shuffle_window=0, packing_bins=16)  # the old defaults
+  assert mean >= 15 and least >= 10, (mean, least)
+  assert before < 8, before
+  assert fill > 0.97 > before_fill, (fill, before_fill)
+
+
 def test_same_seed_same_batches_other_seed_differs():
   a = take(iter(build(seed=3)), 5)
   b = take(iter(build(seed=3)), 5)
@@ -74,16 +100,17 @@ def test_same_seed_same_batches_other_seed_differs():
 
 
 def test_each_epoch_is_reshuffled():
-  it = iter(build(seq_len=64, batch_size=1, pack=False, num_epochs=2, long_examples="truncate"))
+  # The record order (the chunk window would mix the two epochs' last and first records, like a shuffle buffer).
+  it = iter(build(seq_len=64, batch_size=1, pack=False, num_epochs=2, long_examples="truncate", shuffle_window=0))
   order = [int(row["inputs"][0]) // 1000 - 1 for row in rows(it)]
   first, second = order[: len(RECORDS)], order[len(RECORDS):]
   assert sorted(first) == sorted(second) == list(range(len(RECORDS)))
   assert first != second
 
 
-@pytest.mark.parametrize("pack", [True, False])
-def test_restored_iterator_yields_the_same_next_batches(pack):
-  ds = build(pack=pack)
+@pytest.mark.parametrize("pack,window", [(True, 1024), (False, 1024), (True, 16)])
+def test_restored_iterator_yields_the_same_next_batches(pack, window):
+  ds = build(pack=pack, shuffle_window=window)  # window 16: the state is taken mid-window, after several windows
   it = iter(ds)
   take(it, 7)
   state = it.get_state()
