@@ -59,6 +59,10 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data.seq_len = seq_len                 # tokens per packed row
   c.data.batch_size = batch                # global rows per step (split over processes and devices)
   c.data.pack = True                       # pack documents into full rows (segment-masked attention)
+  c.data.packing_bins = 128                # rows the packer fills at once: more, less padding (16: 95.0% full)
+  # Chunks of split documents shuffled together in windows of this many, so a batch draws on many documents
+  # (35.6 per 32 rows of world/text, against 12.7 with 0: each document's chunks consecutive).
+  c.data.shuffle_window = 1024
   # Record shards, each its own pipeline of batch_size/shards rows; 0 = one per process. Fix it (to a multiple of
   # every process count you will use) and the batches, so the loss curve, no longer depend on the process count.
   c.data.shards = 0

@@ -45,7 +45,8 @@ def pipelines(config, spec: sources.DatasetSpec, tokenizer, layout: recipes.Data
   data = config.data
   train_cfg = pipeline.PipelineConfig(seq_len=data.seq_len, batch_size=data.batch_size, seed=config.seed,
                                       pack=layout.pack, decoder_seq_len=layout.decoder_seq_len,
-                                      long_examples=layout.long_examples, shards=data.get("shards", 0))
+                                      long_examples=layout.long_examples, shards=data.get("shards", 0),
+                                      **{k: data[k] for k in ("shuffle_window", "packing_bins") if k in data})
   common = dict(transform=layout.transform, tokenizer=tokenizer, text_fields=layout.text_fields,
                 seeded=layout.seeded, process_index=jax.process_index(), process_count=jax.process_count())
   train_source = sources.open_split(spec, "train") if train_source is None else train_source
