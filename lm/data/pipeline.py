@@ -254,7 +254,13 @@ class _ShardRowsIterator(grain.DatasetIterator):
     if missing:
       raise ValueError(f"The checkpoint's data-iterator state has no position for record shards {missing}.")
     for k, parent in zip(self._indices, self._parents):
-      parent.set_state(state["positions"][str(k)])
+      try:
+        parent.set_state(state["positions"][str(k)])
+      except (KeyError, TypeError, IndexError) as e:
+        raise ValueError(f"The checkpoint's data-iterator state for record shard {k} does not fit this pipeline "
+                         f"({type(e).__name__}: {e}): it was written with other data settings (data.shuffle_window "
+                         "on or off, pack, or a version before the chunk shuffle). Resume with the settings it was "
+                         "written with, or use a fresh --workdir.") from None
 
 
 def _pack(it: grain.IterDataset, config: PipelineConfig) -> grain.IterDataset:

@@ -122,6 +122,14 @@ def test_restored_iterator_yields_the_same_next_batches(pack, window):
       np.testing.assert_array_equal(want[key], got[key])
 
 
+def test_an_iterator_state_from_other_data_settings_is_refused_clearly():
+  it = iter(build(shuffle_window=0))
+  take(it, 3)
+  state = it.get_state()
+  with pytest.raises(ValueError, match="shard 0 does not fit this pipeline.*shuffle_window"):
+    iter(build()).set_state(state)
+
+
 def test_process_shards_are_disjoint_and_complete():
   seen = []
   for process in range(3):
