@@ -36,6 +36,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.rollout.samples_per_prompt = 1    # responses per prompt (GRPO/RLOO: a group of at least 2)
   c.rollout.max_prompt_tokens = 192   # longer prompts lose their start (counted: truncated_prompts_count)
   c.rollout.max_new_tokens = 32       # responses still going here are cut (counted: unfinished_count)
+  # PPO, GRPO and RLOO sample from the policy itself (these three as they are; other values are refused, since the
+  # loss's log-probabilities are the plain softmax's). DPO uses them only for its held-out judgement.
   c.rollout.temperature = 1.0
   c.rollout.top_k = 0
   c.rollout.top_p = 1.0

@@ -65,7 +65,10 @@ def gae(rewards_BxT: jax.Array, values_BxT: jax.Array, mask_BxT: jax.Array, *, g
 
 def clipped_policy_loss(logp_BxT: jax.Array, old_logp_BxT: jax.Array, advantages_BxT: jax.Array, mask_BxT: jax.Array,
                         clip: float) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """PPO's clipped surrogate (to minimise), with the fraction of clipped tokens and the old-to-new approximate KL."""
+  """PPO's clipped surrogate (to minimise), with the fraction of clipped tokens and the approximate KL(old || new).
+
+  `approx_kl` is the k3 estimator on the old policy's samples, (r - 1) - log r with r = new / old, as PPO
+  implementations report it (non-negative; zero when the policy has not moved)."""
   log_ratio_BxT = logp_BxT - old_logp_BxT
   ratio_BxT = jnp.exp(log_ratio_BxT)
   unclipped_BxT = -advantages_BxT * ratio_BxT
@@ -73,7 +76,7 @@ def clipped_policy_loss(logp_BxT: jax.Array, old_logp_BxT: jax.Array, advantages
   loss = weighted_mean(jnp.maximum(unclipped_BxT, clipped_BxT), mask_BxT)
   return loss, {"policy_loss": loss,
                 "clip_fraction": weighted_mean((jnp.abs(ratio_BxT - 1) > clip).astype(jnp.float32), mask_BxT),
-                "approx_kl": weighted_mean(jnp.expm1(-log_ratio_BxT) + log_ratio_BxT, mask_BxT)}
+                "approx_kl": weighted_mean(jnp.expm1(log_ratio_BxT) - log_ratio_BxT, mask_BxT)}
 
 
 def clipped_value_loss(values_BxT: jax.Array, old_values_BxT: jax.Array, returns_BxT: jax.Array, mask_BxT: jax.Array,
@@ -84,20 +87,40 @@ def clipped_value_loss(values_BxT: jax.Array, old_values_BxT: jax.Array, returns
   return 0.5 * weighted_mean(error_BxT, mask_BxT)
 
 
-def group_advantages(rewards_B: jax.Array, group_size: int, eps: float = 1e-6) -> jax.Array:
-  """GRPO: each reward minus its group's mean, over the group's standard deviation (rows are grouped G at a time)."""
-  r_NxG = rewards_B.reshape(-1, group_size)
-  centred_NxG = r_NxG - r_NxG.mean(axis=1, keepdims=True)
-  return (centred_NxG / (r_NxG.std(axis=1, keepdims=True) + eps)).reshape(-1)
+def _groups(rewards_B: jax.Array, group_size: int, valid_B: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+  """Rewards [N, G] (invalid ones zeroed, so a NaN cannot leak) and the validity mask [N, G] as floats."""
+  valid_B = jnp.ones(rewards_B.shape, bool) if valid_B is None else valid_B.astype(bool)
+  valid_NxG = valid_B.reshape(-1, group_size)
+  return jnp.where(valid_NxG, rewards_B.reshape(-1, group_size), 0.0), valid_NxG.astype(jnp.float32)
 
 
-def rloo_advantages(rewards_B: jax.Array, group_size: int) -> jax.Array:
-  """RLOO: each reward minus the mean of the other G - 1 rewards of its prompt."""
+def group_advantages(rewards_B: jax.Array, group_size: int, valid_B: jax.Array | None = None,
+                     eps: float = 1e-6) -> jax.Array:
+  """GRPO: each reward minus its group's mean, over the group's standard deviation (rows are grouped G at a time).
+
+  The standard deviation is the unbiased one (n - 1), as in the GRPO paper's code and TRL. Rows with `valid_B`
+  false (a non-finite reward) take no part in their group's mean and deviation and get advantage 0.
+  """
+  r_NxG, v_NxG = _groups(rewards_B, group_size, valid_B)
+  n_Nx1 = v_NxG.sum(axis=1, keepdims=True)
+  mean_Nx1 = r_NxG.sum(axis=1, keepdims=True) / jnp.maximum(n_Nx1, 1.0)
+  centred_NxG = (r_NxG - mean_Nx1) * v_NxG
+  std_Nx1 = jnp.sqrt(jnp.sum(jnp.square(centred_NxG), axis=1, keepdims=True) / jnp.maximum(n_Nx1 - 1.0, 1.0))
+  return (centred_NxG / (std_Nx1 + eps)).reshape(-1)
+
+
+def rloo_advantages(rewards_B: jax.Array, group_size: int, valid_B: jax.Array | None = None) -> jax.Array:
+  """RLOO: each reward minus the mean of the other G - 1 rewards of its prompt.
+
+  Rows with `valid_B` false are left out of the others' means and get advantage 0, as does a row with no valid
+  other row to compare with.
+  """
   if group_size < 2:
     raise ValueError("RLOO needs at least two samples per prompt.")
-  r_NxG = rewards_B.reshape(-1, group_size)
-  others_NxG = (r_NxG.sum(axis=1, keepdims=True) - r_NxG) / (group_size - 1)
-  return (r_NxG - others_NxG).reshape(-1)
+  r_NxG, v_NxG = _groups(rewards_B, group_size, valid_B)
+  others_n_NxG = v_NxG.sum(axis=1, keepdims=True) - v_NxG
+  others_NxG = (r_NxG.sum(axis=1, keepdims=True) - r_NxG) / jnp.maximum(others_n_NxG, 1.0)
+  return ((r_NxG - others_NxG) * v_NxG * (others_n_NxG > 0)).reshape(-1)
 
 
 def entropy(logits_BxTxV: jax.Array, mask_BxT: jax.Array) -> jax.Array:

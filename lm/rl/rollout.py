@@ -136,11 +136,12 @@ def _gae(rewards, values, mask, gamma, lam):
 
 
 def advantages(scored: dict[str, np.ndarray], mask_BxN: np.ndarray, rewards_B: np.ndarray, kl_coef: float,
-               config: AdvantageConfig, group_size: int) -> dict[str, np.ndarray]:
+               config: AdvantageConfig, group_size: int, valid_B: np.ndarray | None = None) -> dict[str, np.ndarray]:
   """Per-token rewards and advantages of a scored rollout (numpy in, numpy out).
 
   `rewards_B` is each response's final reward (reward-model score, minus any penalty). Unless
-  `kl_in_loss`, every token also pays `kl_coef` times its KL estimate to the reference.
+  `kl_in_loss`, every token also pays `kl_coef` times its KL estimate to the reference. Responses with
+  `valid_B` false (a non-finite reward) are left out of GRPO's and RLOO's group baselines.
   """
   mask = mask_BxN.astype(np.float32)
   kl_BxN = np.asarray(pg.kl_estimate(jnp.asarray(scored["logprobs"]), jnp.asarray(scored["ref_logprobs"]),
@@ -157,10 +158,11 @@ def advantages(scored: dict[str, np.ndarray], mask_BxN: np.ndarray, rewards_B: n
     out.update(advantages=adv * mask, returns=returns * mask, token_rewards=token_rewards)
     return out
   sequence_B = rewards_B - penalty * kl_BxN.sum(axis=1)
+  valid = None if valid_B is None else jnp.asarray(valid_B)
   if config.algorithm == "grpo":
-    adv_B = pg.group_advantages(jnp.asarray(sequence_B), group_size)
+    adv_B = pg.group_advantages(jnp.asarray(sequence_B), group_size, valid)
   elif config.algorithm == "rloo":
-    adv_B = pg.rloo_advantages(jnp.asarray(sequence_B), group_size)
+    adv_B = pg.rloo_advantages(jnp.asarray(sequence_B), group_size, valid)
   else:
     raise ValueError(f"Unknown algorithm {config.algorithm!r}; expected one of {ALGORITHMS}.")
   out["advantages"] = np.asarray(adv_B)[:, None] * mask

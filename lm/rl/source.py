@@ -158,7 +158,7 @@ class RolloutSource(loop.OnPolicySource):
                       self.iteration, int((~finite).sum()))
     mask = batch["response_mask"] * finite[:, None]
     rewards = np.where(finite, scores, 0.0) - cfg.missing_eos_penalty * ~finished
-    adv = rollout_lib.advantages(scored, mask, rewards, self.kl_coef, self._advantage, group)
+    adv = rollout_lib.advantages(scored, mask, rewards, self.kl_coef, self._advantage, group, finite)
     out = {**batch, "response_mask": mask.astype(np.int32), "old_logprobs": scored["logprobs"],
            "advantages": adv["advantages"].astype(np.float32)}
     if self._advantage.algorithm == "ppo":

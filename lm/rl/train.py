@@ -99,6 +99,15 @@ def _sections(config):
   if algorithm != "ppo" and rollout.samples_per_prompt < 2:
     raise settings.ConfigError(f"algorithm={algorithm!r} compares several responses per prompt: set "
                                "rollout.samples_per_prompt to 2 or more.")
+  if rollout.temperature != 1.0 or rollout.top_k or rollout.top_p < 1.0:
+    # The loss, the old log-probabilities and the KL to the reference all read the policy's plain softmax: samples
+    # drawn from a tempered or truncated distribution would make the importance ratios and the KL describe another
+    # policy than the one that sampled.
+    raise settings.ConfigError(
+        f"rollout.temperature={rollout.temperature}, rollout.top_k={rollout.top_k}, rollout.top_p={rollout.top_p}: "
+        f"{algorithm} samples from the policy itself (temperature 1, no top-k or top-p), so that the log-probabilities "
+        "in its loss and KL are those of the distribution that sampled. To judge at another temperature, set "
+        "heldout.temperature.")
   kl = settings.section(kl_lib.KLConfig, config.kl, "kl")
   if kl.estimator not in pg.KL_ESTIMATORS:
     raise settings.ConfigError(f"kl.estimator={kl.estimator!r}; expected one of {pg.KL_ESTIMATORS}.")

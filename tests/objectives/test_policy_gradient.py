@@ -91,7 +91,7 @@ def test_group_advantages_with_equal_rewards_are_zero_and_give_no_gradient():
   adv = np.asarray(pg.group_advantages(rewards, 4))
   np.testing.assert_allclose(adv[:4], 0.0, atol=1e-6)
   group = np.array([0.0, 1.0, 2.0, 3.0])
-  np.testing.assert_allclose(adv[4:], (group - group.mean()) / (group.std() + 1e-6), rtol=1e-5)
+  np.testing.assert_allclose(adv[4:], (group - group.mean()) / (group.std(ddof=1) + 1e-6), rtol=1e-5)  # unbiased
   logp = jnp.zeros((4, 3))
   grad = jax.grad(lambda lp: pg.clipped_policy_loss(lp, jnp.zeros((4, 3)), jnp.asarray(adv[:4])[:, None] * jnp.ones(
       (4, 3)), jnp.ones((4, 3)), 0.2)[0])(logp)
@@ -103,6 +103,33 @@ def test_rloo_uses_the_mean_of_the_other_samples():
   np.testing.assert_allclose(pg.rloo_advantages(rewards, 3), [1 - 4, 2 - 3.5, 6 - 1.5, -1.5, -1.5, 3.0], rtol=1e-6)
   with pytest.raises(ValueError, match="at least two"):
     pg.rloo_advantages(rewards, 1)
+
+
+def test_group_baselines_leave_out_non_finite_rewards():
+  rewards = jnp.array([1.0, jnp.nan, 3.0, 5.0, 0.0, 2.0, jnp.inf, 4.0])
+  valid = jnp.isfinite(rewards)
+  adv = np.asarray(pg.group_advantages(rewards, 4, valid))
+  rloo = np.asarray(pg.rloo_advantages(rewards, 4, valid))
+  assert np.all(np.isfinite(adv)) and np.all(np.isfinite(rloo))
+  for group in (slice(0, 4), slice(4, 8)):
+    kept = np.asarray(rewards[group])[np.asarray(valid[group])]
+    np.testing.assert_allclose(adv[group][np.asarray(valid[group])],
+                               (kept - kept.mean()) / (kept.std(ddof=1) + 1e-6), rtol=1e-5)
+    np.testing.assert_allclose(rloo[group][np.asarray(valid[group])],
+                               [x - (kept.sum() - x) / (len(kept) - 1) for x in kept], rtol=1e-6)
+  assert adv[1] == adv[6] == rloo[1] == rloo[6] == 0.0
+  lonely = pg.rloo_advantages(jnp.array([2.0, jnp.nan]), 2, jnp.array([True, False]))
+  np.testing.assert_array_equal(lonely, [0.0, 0.0])  # nothing to compare the one valid sample with
+
+
+def test_approx_kl_is_k3_of_old_to_new():
+  old = jnp.log(jnp.array([[0.5, 0.25]]))
+  new = jnp.log(jnp.array([[0.25, 0.5]]))
+  _, metrics = pg.clipped_policy_loss(new, old, jnp.zeros((1, 2)), jnp.ones((1, 2)), 0.2)
+  ratios = np.array([0.5, 2.0])  # new / old
+  assert float(metrics["approx_kl"]) == pytest.approx(np.mean(ratios - 1 - np.log(ratios)), rel=1e-6)
+  _, unmoved = pg.clipped_policy_loss(old, old, jnp.zeros((1, 2)), jnp.ones((1, 2)), 0.2)
+  assert float(unmoved["approx_kl"]) == 0.0
 
 
 def test_entropy_of_a_uniform_policy():
