@@ -44,11 +44,12 @@ soak: $(STAMP)
 reproduce-recipe-parity: $(STAMP)
 	$(PY) -m benchmarks.recipe_parity --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/reproduce/recipe_parity
 	$(PY) -m benchmarks.recipe_parity --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/reproduce/recipe_parity \
-	  --name=lm_old_data_order --lm_flags=--config.data.shuffle_window=0,--config.data.packing_bins=16
+	  --name=lm_no_biases_old_data_order \
+	  --lm_flags=--config.model.projection_bias=none,--config.data.shuffle_window=0,--config.data.packing_bins=16
 	$(PY) -m benchmarks.recipe_parity --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/reproduce/recipe_parity \
-	  --name=lm_biases --lm_flags=--config.model.projection_bias=all
+	  --name=lm_no_biases --lm_flags=--config.model.projection_bias=none
 	$(PY) -m benchmarks.recipe_parity --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/reproduce/recipe_parity \
-	  --name=lm_norm_eps_1e-5 --lm_flags=--config.model.norm_eps=1e-5
+	  --name=lm_no_biases_norm_eps_1e-5 --lm_flags=--config.model.projection_bias=none,--config.model.norm_eps=1e-5
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.data_throughput --data_dir=$(DATA_DIR)

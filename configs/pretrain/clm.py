@@ -41,7 +41,9 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.model.activation = "gelu"              # "gelu" | "swiglu"
   c.model.norm = "layernorm"               # "layernorm" | "rmsnorm"
   c.model.norm_eps = 1e-6                  # GPT-2 uses 1e-5
-  c.model.projection_bias = "none"         # biases on projections: "none" | "qkv" | "all" (GPT-2)
+  # Biases on the attention and MLP projections: "all" (GPT-2), "qkv" (Qwen2) or "none" (Llama). "all" measured
+  # 0.022 +- 0.010 nats better than "none" at tiny (3 seeds; README "Training parity with PyTorch").
+  c.model.projection_bias = "all"
   c.model.init_std = 0.02                  # normal init; residual output projections get / sqrt(2 * layers)
   c.model.positions = "learned"            # "learned" | "rotary"
   c.model.max_len = model["max_len"]       # longest sequence the model accepts
