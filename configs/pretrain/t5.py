@@ -23,5 +23,6 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.span.noise_density = 0.15              # share of tokens corrupted
   c.span.mean_span_length = 3.0            # average corrupted span, in tokens (one sentinel per span)
   c.model.num_layers = max(c.model.num_layers // 2, 1)  # per side: about the decoder-only model's size
+  c.model.projection_bias = "none"         # T5's projections have no biases (clm.py's GPT-2 default has)
   c.optimizer.learning_rate = 2e-3 if preset == "tiny" else c.optimizer.learning_rate
   return c
