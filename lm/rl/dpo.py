@@ -109,7 +109,8 @@ def run(config, workdir: str) -> rl_train.Result:
     finetune.write_samples(workdir, result.step, "test", examples)
     settings.write_json(os.path.join(workdir, rl_train.RESULTS_FILE), {
         "algorithm": "dpo", "policy_from": config.policy_from, "reward_from": config.reward_from or None,
-        "steps": result.step, "test": test, "validation": result.last_eval or finetune.last_eval(workdir),
+        "steps": result.step, "test": test, "test_gold_terms": final.gold_terms,
+        "validation": result.last_eval or finetune.last_eval(workdir),
         "seconds": time.perf_counter() - started})
     rl_train.plot(workdir)
     logging.info("Test: %s", ", ".join(f"{k}={v:.4g}" for k, v in test.items()))

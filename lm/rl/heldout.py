@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
-from lm.data.world.gold import gold_score
-from lm.evaluation import plots
+from lm.evaluation import plots, preference
 from lm.objectives import policy_gradient as pg
 from lm.rl import rollout as rollout_lib
 from lm.rl.source import texts
@@ -30,11 +29,6 @@ class HeldOutConfig:
   batch_size: int = 64        # prompts per generation batch
   temperature: float = -1.0   # sampling temperature of both policies; < 0: the rollout temperature
   samples: int = 3            # (prompt, policy response, SFT response) examples logged
-
-
-def win_rate(ours: np.ndarray, theirs: np.ndarray) -> float:
-  """Share of pairs where `ours` is higher, ties counting half."""
-  return float(np.mean((ours > theirs) + 0.5 * (ours == theirs)))
 
 
 class Judge:
@@ -49,12 +43,14 @@ class Judge:
     self._temperature = None if config.temperature < 0 else config.temperature
     self._encoded = rollout_lib.encode_prompts(tok, template, self._prompts, rollout.max_prompt_tokens)
     self._sft: dict[str, np.ndarray] | None = None
+    # After a call with gold: {"policy" | "sft": {family | "all": {term: mean, "gold": mean, "n": prompts}}}.
+    self.gold_terms: dict[str, dict] = {}
 
   def _responses(self, policy_params, params) -> dict[str, np.ndarray]:
     """Samples, reward-model scores, KL to the reference and gold scores of one policy over all prompts."""
     tokens, mask, _ = self._encoded
     rows = self._config.batch_size
-    out: dict[str, list] = {"rm": [], "kl": [], "gold": [], "text": [], "length": []}
+    out: dict[str, list] = {"rm": [], "kl": [], "gold": [], "text": [], "length": [], "terms": []}
     for start in range(0, len(self._prompts), rows):
       chunk = slice(start, start + rows)
       t, m = tokens[chunk], mask[chunk]
@@ -73,8 +69,11 @@ class Judge:
       out["length"] += list(batch["response_mask"].sum(axis=1)[:have])
       out["text"] += responses
       if self._gold:
-        out["gold"] += [gold_score(p, r) for p, r in zip(self._prompts[start:start + have], responses)]
-    return {k: np.asarray(v) for k, v in out.items()}
+        terms = preference.components(self._prompts[start:start + have], responses)
+        out["terms"] += terms
+        out["gold"] += [t["gold"] for t in terms]
+    terms = out.pop("terms")
+    return {**{k: np.asarray(v) for k, v in out.items()}, "terms": terms}
 
   def __call__(self, params) -> tuple[dict[str, float], list[dict]]:
     if self._sft is None:
@@ -83,11 +82,15 @@ class Judge:
     metrics = {"kl": float(np.mean(ours["kl"])), "response_length": float(np.mean(ours["length"])),
                "prompts": float(len(self._prompts))}
     if self._reward is not None:
+      rate, stderr = preference.win_rate(ours["rm"], sft["rm"])
       metrics.update(rm_score=float(np.mean(ours["rm"])), sft_rm_score=float(np.mean(sft["rm"])),
-                     rm_win_rate=win_rate(ours["rm"], sft["rm"]))
+                     rm_win_rate=rate, rm_win_rate_stderr=stderr)
     if self._gold:
+      rate, stderr = preference.win_rate(ours["gold"], sft["gold"])
       metrics.update(gold_score=float(np.mean(ours["gold"])), sft_gold_score=float(np.mean(sft["gold"])),
-                     gold_win_rate=win_rate(ours["gold"], sft["gold"]))
+                     gold_win_rate=rate, gold_win_rate_stderr=stderr)
+      self.gold_terms = {"policy": preference.by_family(self._prompts, ours["terms"]),
+                         "sft": preference.by_family(self._prompts, sft["terms"])}
     n = min(self._config.samples, len(self._prompts))
     examples = [{"input": p, "reference": f"SFT: {s}", "output": o}
                 for p, o, s in zip(self._prompts[:n], ours["text"], sft["text"])]

@@ -258,7 +258,7 @@ def run(config, workdir: str) -> Result:
     finetune.write_samples(workdir, result.step, "test", examples)
     settings.write_json(os.path.join(workdir, RESULTS_FILE), {
         "algorithm": config.algorithm, "policy_from": config.policy_from, "reward_from": config.reward_from,
-        "iterations": result.step // per, "steps": result.step, "test": test,
+        "iterations": result.step // per, "steps": result.step, "test": test, "test_gold_terms": final.gold_terms,
         "validation": result.last_eval or finetune.last_eval(workdir), "seconds": time.perf_counter() - started})
     plot(workdir)
     logging.info("Test: %s", ", ".join(f"{k}={v:.4g}" for k, v in test.items()))

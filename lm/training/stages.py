@@ -32,14 +32,17 @@ class Stage:
   headline: tuple[str, ...]      # metrics shown in the summary table
 
 
+RL_HEADLINE = ("gold_win_rate", "gold_win_rate_stderr", "rm_win_rate", "rm_win_rate_stderr", "kl", "gold_score",
+               "sft_gold_score")
 STAGES = {
     "pretrain": Stage("pretrain", (), ("perplexity", "nll")),
     "sft": Stage("finetune", ("pretrain",), ("exact_match",)),
     "reward": Stage("finetune", ("sft",), ("rm_accuracy", "gold_agreement", "label_ceiling")),
-    "ppo": Stage("rl", ("sft", "reward"), ("gold_win_rate", "rm_win_rate", "kl", "gold_score", "sft_gold_score")),
-    "grpo": Stage("rl", ("sft", "reward"), ("gold_win_rate", "rm_win_rate", "kl", "gold_score", "sft_gold_score")),
-    "dpo": Stage("rl", ("sft", "reward"), ("gold_win_rate", "rm_win_rate", "kl", "gold_score", "sft_gold_score")),
+    "ppo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
+    "grpo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
+    "dpo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
 }
+STDERR = "_stderr"  # a headline metric "x_stderr" is shown beside "x" as "x=v ± s"
 
 
 def _wire(name: str, config, dirs: dict[str, str]) -> None:
@@ -112,6 +115,7 @@ def run(config, workdir: str) -> dict[str, dict]:
 def summary_table(summary: dict[str, dict]) -> str:
   lines = ["| stage | headline | minutes |", "|---|---|---|"]
   for name, figures in summary.items():
-    shown = ", ".join(f"{k}={v:.4g}" for k, v in figures.items() if k != "seconds")
+    shown = ", ".join(f"{k}={v:.4g}" + (f" ± {figures[k + STDERR]:.2g}" if k + STDERR in figures else "")
+                      for k, v in figures.items() if k != "seconds" and not k.endswith(STDERR))
     lines.append(f"| {name} | {shown} | {figures.get('seconds', 0) / 60:.1f} |")
   return "\n".join(lines)

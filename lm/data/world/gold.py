@@ -74,7 +74,11 @@ def score_components(prompt: str, response: str) -> dict[str, float]:
 
 def gold_score(prompt: str, response: str) -> float:
   """Hidden reward of ``response`` to ``prompt``; see the module docstring."""
-  c = score_components(prompt, response)
+  return total(score_components(prompt, response))
+
+
+def total(c: dict[str, float]) -> float:
+  """``gold_score`` from its terms (``score_components``)."""
   correctness = c["correctness"] or 0.0
   return float(CORRECTNESS_WEIGHT * correctness + c["on_topic"] + c["polite"]
                - c["rudeness"] - c["verbosity"] - c["repetition"])
