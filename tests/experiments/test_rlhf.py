@@ -96,7 +96,7 @@ def test_ppo_raises_the_reward_while_the_kl_stays_bounded(task_data_dir, sft_run
   assert max(r["kl"] for r in rows) < 40.0
   assert result.test["prompts"] == 16 and 0.0 <= result.test["gold_win_rate"] <= 1.0
   assert os.path.isfile(tmp_path / rl_train.PLOT_FILE) and os.path.isfile(tmp_path / rl_train.RESULTS_FILE)
-  assert 0.0 < result.test["gold_win_rate_stderr"] < 0.2
+  assert 0.0 <= result.test["gold_win_rate_stderr"] < 0.2
   terms = json.load(open(tmp_path / rl_train.RESULTS_FILE))["test_gold_terms"]
   assert set(terms) == {"policy", "sft"} and terms["policy"]["all"]["n"] == 16
   assert terms["policy"]["all"]["gold"] == pytest.approx(result.test["gold_score"])
