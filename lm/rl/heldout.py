@@ -46,8 +46,10 @@ class Judge:
     # After a call with gold: {"policy" | "sft": {family | "all": {term: mean, "gold": mean, "n": prompts}}}.
     self.gold_terms: dict[str, dict] = {}
 
-  def _responses(self, policy_params, params) -> dict[str, np.ndarray]:
-    """Samples, reward-model scores, KL to the reference and gold scores of one policy over all prompts."""
+  def responses(self, policy_params, params, key: jax.Array | None = None) -> dict[str, np.ndarray]:
+    """Samples, reward-model scores, KL to the reference and gold scores (with their terms) of one policy over all
+    prompts. `key` (default: the judge's own, shared by both policies) seeds the sampling."""
+    key = jax.random.key(self._seed + 2) if key is None else key
     tokens, mask, _ = self._encoded
     rows = self._config.batch_size
     out: dict[str, list] = {"rm": [], "kl": [], "gold": [], "text": [], "length": [], "terms": []}
@@ -58,8 +60,7 @@ class Judge:
       if have < rows:  # filler rows keep one compiled shape
         fill = lambda x: np.concatenate([x, np.repeat(x[-1:], rows - have, axis=0)])
         t, m = fill(t), fill(m)
-      batch = self._sample(policy_params, t, m, jax.random.fold_in(jax.random.key(self._seed + 2), start),
-                           self._temperature)
+      batch = self._sample(policy_params, t, m, jax.random.fold_in(key, start), self._temperature)
       batch.pop("finished")
       scored = self._score(params, self._reference, self._reward, batch)
       kl = np.asarray(pg.kl_estimate(scored["logprobs"], scored["ref_logprobs"], "k1")).sum(axis=1)
@@ -77,8 +78,8 @@ class Judge:
 
   def __call__(self, params) -> tuple[dict[str, float], list[dict]]:
     if self._sft is None:
-      self._sft = self._responses(self._reference, params)
-    ours, sft = self._responses(params["policy"], params), self._sft
+      self._sft = self.responses(self._reference, params)
+    ours, sft = self.responses(params["policy"], params), self._sft
     metrics = {"kl": float(np.mean(ours["kl"])), "response_length": float(np.mean(ours["length"])),
                "prompts": float(len(self._prompts))}
     if self._reward is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lm import settings
-from lm.rl import dpo, train as rl_train
+from lm.rl import best_of_n, dpo, train as rl_train
 from lm.training import checkpoint, finetune, writers
 from tests.conftest import REPO, TASK_WORLD, run_module, tiny_task_config
 
@@ -101,6 +101,23 @@ def test_ppo_raises_the_reward_while_the_kl_stays_bounded(task_data_dir, sft_run
   assert set(terms) == {"policy", "sft"} and terms["policy"]["all"]["n"] == 16
   assert terms["policy"]["all"]["gold"] == pytest.approx(result.test["gold_score"])
   assert sum(v["n"] for k, v in terms["sft"].items() if k != "all") == 16
+
+
+def test_best_of_n_climbs_with_n_and_reports_pass_at_k(task_data_dir, sft_run, reward_run, tmp_path):
+  c = rl_config("best_of_n.py:tiny", task_data_dir, sft_run, reward_run[0])
+  c.bon.update(prompts=16, n=4, ns="1,2,4", pass_k="1,4")
+  results = best_of_n.run(c, str(tmp_path))
+  table = results["best_of_n"]
+  by_gold = [table[n]["gold"]["gold_win_rate"] for n in ("1", "2", "4")]
+  print("best-of-n by gold", by_gold, "by rm", [table[n]["rm"]["rm_win_rate"] for n in ("1", "2", "4")])
+  assert by_gold == sorted(by_gold) and by_gold[-1] > 0.6  # the best of 4 samples beats one sample under gold
+  assert table["4"]["rm"]["rm_win_rate"] > 0.6             # ... and the reward model's choice under its own score
+  assert table["4"]["kl"] == pytest.approx(np.log(4) - 0.75)
+  assert set(results["headline"]) == {f"bon_{n}_{s}_gold_win_rate" for n in (1, 2, 4) for s in ("rm", "gold")}
+  assert 0 < results["headline"]["bon_4_gold_gold_win_rate"]["stderr"] < 0.2
+  passed = results["pass_at_k"]["all"]
+  assert passed["n"] == 16 and 0.0 <= passed["1"] <= passed["4"] <= 1.0
+  assert os.path.isfile(tmp_path / best_of_n.PLOT_FILE)
 
 
 def test_grpo_raises_the_reward_without_a_critic(task_data_dir, sft_run, reward_run, tmp_path):
