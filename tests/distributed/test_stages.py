@@ -56,8 +56,10 @@ def test_finetuning_with_uneven_validation_matches_one_process(slurm, cluster_di
   np.testing.assert_allclose(losses(two)[:6], losses(one)[:6], rtol=1e-5, atol=1e-5)  # steps 5 .. 30
   evals_one, evals_two = rows(one, "eval"), rows(two, "eval")
   assert [r["step"] for r in evals_two] == [30, 60]
-  # Step 30: the whole uneven split on both, padded on process 1: the weighted loss and accuracy agree.
-  np.testing.assert_allclose(evals_two[0]["loss"], evals_one[0]["loss"], rtol=1e-5)
+  # Step 30: the whole uneven split on both, padded on process 1: the weighted loss and accuracy agree. The models
+  # themselves differ by the grown reduction-order noise (5.7e-5 relative measured with GPT-2-style biases); a padded
+  # row counted, or a real one dropped, would move the loss by about 1/41 (2%).
+  np.testing.assert_allclose(evals_two[0]["loss"], evals_one[0]["loss"], rtol=2e-4)
   assert evals_two[0]["accuracy"] == evals_one[0]["accuracy"]
   assert evals_two[-1]["accuracy"] > 0.8 and evals_one[-1]["accuracy"] > 0.8  # it learned (chance 0.5; 0.98 measured)
   results = json.load(open(os.path.join(two, "results.json")))

@@ -96,7 +96,7 @@ def _instruction_files(root) -> dict[str, str]:
 
 
 def test_instruction_tuning_answers_exactly(task_data_dir, tmp_path):
-  config = tiny_task_config("instruct", task_data_dir, steps=250)
+  config = tiny_task_config("instruct", task_data_dir, steps=400)  # 250 sat on the edge: seed 0 0.15-0.51, seed 1 0.91
   config.data.dataset = "files/instructions"
   files = _instruction_files(tmp_path)
   config.data.files.train, config.data.files.validation, config.data.files.test = (
