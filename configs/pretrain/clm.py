@@ -104,6 +104,11 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.max_skipped_in_a_row = 20        # consecutive non-finite updates before the run stops
   c.train.progress_bar = True
   c.train.profile_steps = ""              # "a,b": profiler trace of updates a..b into workdir/tensorboard
+  # Model selection on validation: "" keeps the last step; an eval metric ("loss", "exact_match", "gold_agreement",
+  # ...) keeps the parameters of its best evaluation in workdir/best/, used for test figures and by later stages.
+  c.train.select_metric = ""
+  c.train.select_mode = "max"              # "max" or "min" (losses)
+  c.train.select_patience = 0              # early stopping: evaluations without a better value (0: never stop early)
 
   c.mesh = ml_collections.ConfigDict()
   c.mesh.data = -1                         # data parallelism; -1 = every device left over

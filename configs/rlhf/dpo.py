@@ -51,5 +51,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.keep_checkpoints = 3
   c.train.progress_bar = True
   c.train.profile_steps = ""              # "a,b": profiler trace of updates a..b into workdir/tensorboard
+  c.train.select_metric = ""              # model selection on validation, e.g. "gold_win_rate" (see clm.py)
+  c.train.select_mode = "max"
+  c.train.select_patience = 0             # early stopping after this many evaluations without a better value
   c.mesh = ppo.mesh
   return c

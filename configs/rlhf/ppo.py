@@ -89,6 +89,11 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.max_skipped_in_a_row = 20
   c.train.progress_bar = True
   c.train.profile_steps = ""          # "a,b": profiler trace of iterations a..b into workdir/tensorboard
+  # Model selection on the validation prompts' judgement: "" keeps the last iteration; "rm_win_rate" uses only the
+  # reward model (what a practitioner without gold can do), "gold_win_rate" the gold judge.
+  c.train.select_metric = ""
+  c.train.select_mode = "max"
+  c.train.select_patience = 0         # early stopping after this many evaluations without a better value
 
   c.heldout = ml_collections.ConfigDict()
   c.heldout.prompts = 128             # validation prompts judged at each evaluation (test prompts at the end)

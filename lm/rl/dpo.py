@@ -102,15 +102,14 @@ def run(config, workdir: str) -> rl_train.Result:
                       run_files=rundir.for_run(workdir, config, tok))
   test: dict[str, float] = {}
   if not result.preempted:
-    params = result.state.params
+    params = result.params
     final = heldout.Judge(prompts=rl_train.prompts(prompt_spec, "test", judge_cfg.prompts),
                           reference_params=params["reference"], **common)
     test, examples = final({"policy": params["policy"]})
     finetune.write_samples(workdir, result.step, "test", examples)
     settings.write_json(os.path.join(workdir, rl_train.RESULTS_FILE), {
         "algorithm": "dpo", "policy_from": config.policy_from, "reward_from": config.reward_from or None,
-        "steps": result.step, "test": test, "test_gold_terms": final.gold_terms,
-        "validation": result.last_eval or finetune.last_eval(workdir),
+        **finetune.outcome(workdir, result), "test": test, "test_gold_terms": final.gold_terms,
         "seconds": time.perf_counter() - started})
     rl_train.plot(workdir)
     logging.info("Test: %s", ", ".join(f"{k}={v:.4g}" for k, v in test.items()))

@@ -31,8 +31,8 @@ from lm.models.transformer import Decoder
 from lm.objectives import policy_gradient as pg
 from lm.rl import heldout, kl as kl_lib, rollout as rollout_lib
 from lm.rl.source import RolloutSource, UpdateConfig
-from lm.training import (checkpoint, finetune, loop, optimizers, pretrain, rundir, sharding, state as state_lib, tasks,
-                         transfer, writers)
+from lm.training import (checkpoint, finetune, loop, optimizers, pretrain, rundir, selection, sharding,
+                         state as state_lib, tasks, transfer, writers)
 
 RESULTS_FILE = "results.json"
 PLOT_FILE = "overoptimization.png"
@@ -51,9 +51,15 @@ class TrainConfig:
   max_skipped_in_a_row: int = 20   # stop after this many consecutive non-finite updates
   progress_bar: bool = True
   profile_steps: str = ""          # "a,b": a profiler trace of iterations a..b (rollouts and updates), see loop
+  # Model selection on the validation prompts' judgement (see loop.LoopConfig): "" keeps the last iteration; e.g.
+  # "rm_win_rate" (what a practitioner without gold can do) or "gold_win_rate" (selection by the gold judge).
+  select_metric: str = ""
+  select_mode: str = "max"
+  select_patience: int = 0         # early stopping: evaluations without a better value (0: never)
 
   def __post_init__(self):
     loop.profile_range(self.profile_steps)
+    selection.check_mode(self.select_metric, self.select_mode)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +243,9 @@ def run(config, workdir: str) -> Result:
                              checkpoint_every=train_cfg.checkpoint_every * per,
                              keep_checkpoints=train_cfg.keep_checkpoints,
                              max_skipped_in_a_row=train_cfg.max_skipped_in_a_row, progress_bar=train_cfg.progress_bar,
-                             profile_steps=_iteration_updates(train_cfg.profile_steps, per))
+                             profile_steps=_iteration_updates(train_cfg.profile_steps, per),
+                             select_metric=train_cfg.select_metric, select_mode=train_cfg.select_mode,
+                             select_patience=train_cfg.select_patience)
   optimizer, schedule = optimizers.make_optimizer(
       settings.section(optimizers.OptimizerConfig, config.optimizer, "optimizer"), loop_cfg.steps)
   loss_fn = pg.make_loss(actor_critic, clip=loss_cfg.clip, value_clip=loss_cfg.value_clip,
@@ -254,12 +262,12 @@ def run(config, workdir: str) -> Result:
   test: dict[str, float] = {}
   if not result.preempted:
     final = heldout.Judge(prompts=prompts(spec, "test", judge_cfg.prompts), config=judge_cfg, **common)
-    test, examples = final(result.state.params)
+    test, examples = final(result.params)
     finetune.write_samples(workdir, result.step, "test", examples)
     settings.write_json(os.path.join(workdir, RESULTS_FILE), {
         "algorithm": config.algorithm, "policy_from": config.policy_from, "reward_from": config.reward_from,
-        "iterations": result.step // per, "steps": result.step, "test": test, "test_gold_terms": final.gold_terms,
-        "validation": result.last_eval or finetune.last_eval(workdir), "seconds": time.perf_counter() - started})
+        "iterations": result.step // per, **finetune.outcome(workdir, result), "test": test,
+        "test_gold_terms": final.gold_terms, "seconds": time.perf_counter() - started})
     plot(workdir)
     logging.info("Test: %s", ", ".join(f"{k}={v:.4g}" for k, v in test.items()))
   return Result(loop=result, test=test, seconds=time.perf_counter() - started)

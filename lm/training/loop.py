@@ -31,8 +31,8 @@ import tqdm
 from absl import logging
 from jax.experimental import multihost_utils
 
-from lm import distributed
-from lm.training import checkpoint, rundir, sharding, state as state_lib, step as step_lib, writers
+from lm import distributed, settings
+from lm.training import checkpoint, rundir, selection, sharding, state as state_lib, step as step_lib, writers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,9 +49,18 @@ class LoopConfig:
   # "a,b": a profiler trace of updates a..b (inclusive, counted from 1) into workdir/tensorboard (TensorBoard's
   # Profile tab: `tensorboard --logdir=WORKDIR/tensorboard`); "" for none.
   profile_steps: str = ""
+  # Model selection on validation: "" keeps the last step; else an evaluation metric (e.g. "loss", "exact_match",
+  # "gold_agreement", "gold_win_rate") whose best value so far keeps its parameters in workdir/best/. The stage's
+  # test figures, a later stage's init_from=workdir and sampling then use them (lm/training/selection.py).
+  select_metric: str = ""
+  select_mode: str = "max"            # "max" (accuracies, win rates) or "min" (losses)
+  select_patience: int = 0            # early stopping: stop after this many evaluations without a better value (0: never)
 
   def __post_init__(self):
     profile_range(self.profile_steps)
+    selection.check_mode(self.select_metric, self.select_mode)
+    if self.select_patience < 0 or (self.select_patience and not self.select_metric):
+      raise ValueError(f"train.select_patience={self.select_patience}: expected >= 0, and a train.select_metric.")
 
 
 def profile_range(text: str) -> tuple[int, int] | None:
@@ -139,6 +148,13 @@ class Result:
   preempted: bool
   last_train: dict[str, float]
   last_eval: dict[str, float]
+  selected_step: int | None = None  # with train.select_metric: the step whose parameters `params` holds
+  selected_params: Any = None
+
+  @property
+  def params(self):
+    """The stage's result: the parameters selected on validation if the run selects, else the last step's."""
+    return self.state.params if self.selected_params is None else self.selected_params
 
 
 COUNT_SUFFIX = "_count"  # metrics named "*_count" (e.g. truncated_count) are totals: summed, not averaged
@@ -240,6 +256,11 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
     if mngr.latest_step() is not None and run_files is not None:
       run_files.check_resume()
     start, state = checkpoint.restore_latest(mngr, abstract, train_iter)
+    if state is None and selection.read(workdir) is not None:
+      raise settings.ConfigError(
+          f"{workdir}/{selection.BEST_DIR} holds parameters selected by an earlier run, but there is no checkpoint "
+          "to resume that run from; move best/ away (nothing was changed) or use a fresh --workdir.")
+    selector = selection.Selector(workdir, config.select_metric, config.select_mode) if config.select_metric else None
     if state is None:
       state, _ = state_lib.create(init_params, optimizer, mesh, rng)
       if warm_start is not None:
@@ -299,7 +320,11 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
                   mininterval=0.5 if sys.stderr.isatty() else 30)  # logs to a file get a line per 30 s
   with _Preemption() as preemption:
     try:
-      while step < config.steps:
+      stopped_early = selector is not None and selector.stopped_at is not None
+      if stopped_early:
+        logging.info("This run stopped early at step %d (no better %s in %d evaluations).", selector.stopped_at,
+                     selector.metric, config.select_patience)
+      while step < config.steps and not stopped_early:
         profiler.before(step + 1)
         batch = train_iter.next_batch(state) if on_policy else next(train_iter)
         tokens += int(np.sum(batch["segment_ids"] > 0)) * jax.process_count()
@@ -328,8 +353,15 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
         if (eval_step is not None or on_eval is not None) and (step % config.eval_every == 0 or step == config.steps):
           last_eval = evaluate(step)
           logging.info("step %d eval: %s", step, _short(last_eval))
+          if selector is not None:
+            selector.offer(step, last_eval, state.params)
+            patience = config.select_patience * config.eval_every  # in steps
+            stopped_early = bool(patience) and selector.step is not None and step - selector.step >= patience
           interval_start = time.perf_counter()
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if stopped_early:
+          logging.info("Early stopping at step %d: no better %s than step %d's %.4g in %d evaluations.", step,
+                       selector.metric, selector.step, selector.value, config.select_patience)
+        if step % config.checkpoint_every == 0 or step == config.steps or (stopped_early and saved != step):
           with checkpoint.writing(mngr, step):
             saving = checkpoint.save(mngr, step, state, train_iter)
           saved = step
@@ -352,7 +384,14 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
       raise
     profiler.stop()
     _close(mngr, writer, bar, after_error=False)
-  return Result(state=state, step=step, preempted=preempted, last_train=last_train, last_eval=last_eval)
+  if stopped_early and selector.stopped_at is None:  # recorded once the checkpoint of this step is committed
+    selector.stop(step)
+  result = Result(state=state, step=step, preempted=preempted, last_train=last_train, last_eval=last_eval)
+  if selector is not None and selector.step is not None and not preempted:
+    result.selected_step = selector.step
+    result.selected_params = state.params if selector.step == step else selector.restore(abstract.params)
+    logging.info("Model selection: step %d, %s=%.4g (validation).", selector.step, selector.metric, selector.value)
+  return result
 
 
 def _close(mngr, writer, bar, after_error: bool) -> None:

@@ -15,7 +15,7 @@ import ml_collections
 
 from lm import settings
 from lm.data import corpus, tokenizer as tokenizer_lib
-from lm.training import adapt, checkpoint, pretrain, recipes, sharding, tasks, transfer
+from lm.training import adapt, checkpoint, pretrain, recipes, selection, sharding, tasks, transfer
 
 
 @dataclasses.dataclass
@@ -29,7 +29,8 @@ class Run:
 
 
 def load(workdir: str, step: int | None = None, mesh: jax.sharding.Mesh | None = None) -> Run:
-  """The run in `workdir` (pretraining or fine-tuning) at `step` (default: its latest checkpoint).
+  """The run in `workdir` (pretraining or fine-tuning) at `step` (default: the parameters it selected on
+  validation if it selects, else its latest checkpoint).
 
   With a `mesh`, the parameters are laid out on it by their logical axes (over every process's devices),
   so sampling and scoring split their rows over the mesh; without one they sit on this process's first device.
@@ -57,9 +58,13 @@ def load(workdir: str, step: int | None = None, mesh: jax.sharding.Mesh | None =
     abstract = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract,
                             sharding.logical_shardings(boxed, mesh))
   directory = os.path.join(workdir, "checkpoints")
-  mngr = checkpoint.manager(directory, async_save=False)
-  step = mngr.latest_step() if step is None else step
-  mngr.close()
+  best = selection.best_checkpoint(workdir) if step is None else None
+  if best is not None:
+    directory, step = best
+  else:
+    mngr = checkpoint.manager(directory, async_save=False)
+    step = mngr.latest_step() if step is None else step
+    mngr.close()
   if step is None:
     raise FileNotFoundError(f"{directory}: no checkpoint yet; train first (python -m experiments.pretrain ...).")
   params = checkpoint.restore_params(directory, abstract, step)

@@ -61,8 +61,11 @@ def _headline(name: str, workdir: str, seconds: float) -> dict:
     rows = [r for r in writers.read(workdir) if r["split"] == "eval"]
     metrics = rows[-1] if rows else {}
   else:
-    metrics = settings.load_json(os.path.join(workdir, finetune.RESULTS_FILE))["test"]
-  return {"seconds": seconds, **{k: metrics[k] for k in stage.headline if k in metrics}}
+    results = settings.load_json(os.path.join(workdir, finetune.RESULTS_FILE))
+    metrics = dict(results["test"])
+    if "selected_step" in results:  # the run reported the parameters selected on validation
+      metrics["selected_step"] = results["selected_step"]
+  return {"seconds": seconds, **{k: metrics[k] for k in (*stage.headline, "selected_step") if k in metrics}}
 
 
 def _run_stage(name: str, config, workdir: str) -> None:

@@ -1,6 +1,7 @@
 """Starting a stage from an earlier run (`init_from`): find its checkpoint, check it fits, restore it.
 
-`init_from` may name a run's work dir, its `checkpoints/` dir, or one step inside it. The
+`init_from` may name a run's work dir (its parameters selected on validation, `best/`, if it selects; else its
+latest checkpoint), its `checkpoints/` dir (the latest), or one step inside either. The
 pretrained parameters go to the task model's backbone (its whole tree, or the `backbone`
 subtree when the task adds heads); everything else keeps its fresh initialisation. Restoring
 happens once, when the run starts from scratch; a resumed run reads its own checkpoints.
@@ -17,7 +18,7 @@ from absl import logging
 
 from lm import settings
 from lm.data import tokenizer as tokenizer_lib
-from lm.training import checkpoint
+from lm.training import checkpoint, selection
 from lm.interop.tokenizer import HFTokenizer
 
 
@@ -61,7 +62,11 @@ def resolve(init_from: str) -> Source:
   if not os.path.exists(path):
     raise FileNotFoundError(f"init_from={init_from}: no such directory. Give the --workdir of a finished "
                             "pretraining run (or its checkpoints/ directory, or one step in it).")
-  if os.path.isdir(os.path.join(path, "checkpoints")):
+  best = selection.best_checkpoint(path) if os.path.isdir(os.path.join(path, "checkpoints")) else None
+  if best is not None:
+    checkpoints, step = best
+    logging.info("init_from=%s: the parameters it selected on validation (%s).", init_from, selection.summary(path))
+  elif os.path.isdir(os.path.join(path, "checkpoints")):
     checkpoints, step = os.path.join(path, "checkpoints"), None
   elif os.path.basename(path).isdigit() and os.path.isdir(path):
     checkpoints, step = os.path.dirname(path), int(os.path.basename(path))
@@ -71,7 +76,7 @@ def resolve(init_from: str) -> Source:
     step = _latest_step(checkpoints) if os.path.isdir(checkpoints) else None
   if step is None:
     raise FileNotFoundError(f"init_from={init_from}: no checkpoint in {checkpoints}; has that run saved one yet?")
-  run_dir = os.path.dirname(checkpoints) if os.path.basename(checkpoints) == "checkpoints" else None
+  run_dir = os.path.dirname(checkpoints) if os.path.basename(checkpoints) in ("checkpoints", selection.BEST_DIR) else None
   config = None
   if run_dir and os.path.isfile(os.path.join(run_dir, "config.json")):
     config = settings.load_run_config(run_dir)
