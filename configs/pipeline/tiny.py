@@ -2,7 +2,7 @@
 
   python -m experiments.pipeline --config=configs/pipeline/tiny.py --workdir=runs/pipeline
   python -m experiments.pipeline --config=configs/pipeline/tiny.py --workdir=runs/pipeline \
-      --config.stages=pretrain,sft,reward,ppo,grpo,dpo --config.ppo.train.iterations=20
+      --config.stages=pretrain,sft,reward,ppo,ppo_gold,grpo,rloo,dpo,bon --config.ppo.train.iterations=20
 
 Each stage runs in DIR/<stage> with the config in the section of that name (any field can be
 overridden, e.g. --config.sft.train.steps=800) and starts from the stage before it. Finished
@@ -27,7 +27,9 @@ def _load(path: str) -> ml_collections.ConfigDict:
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   del preset
   c = ml_collections.ConfigDict()
-  c.stages = "pretrain,sft,reward,ppo"   # any of pretrain, sft, reward, ppo, grpo, dpo, in this order
+  # Any of pretrain, sft, reward, ppo, ppo_gold (PPO against gold itself: the oracle), grpo, rloo, dpo and bon
+  # (best-of-n from the SFT policy and its pass@k), in this order.
+  c.stages = "pretrain,sft,reward,ppo"
   c.pretrain = _load("pretrain/clm.py:tiny")
   c.pretrain.data.seq_len = 256          # SFT and RL prompts reach 256 tokens: train those positions
   c.pretrain.data.batch_size = 16
@@ -35,6 +37,11 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.sft = _load("finetune/instruct.py:tiny")
   c.reward = _load("rlhf/reward.py:tiny")
   c.ppo = _load("rlhf/ppo.py:tiny")
+  c.ppo_gold = _load("rlhf/ppo.py:tiny")
+  c.ppo_gold.reward_from = "gold"        # the oracle: the hidden gold preference is the reward
+  c.ppo_gold.critic.start = "policy"     # there is no reward model to start the critic from
   c.grpo = _load("rlhf/grpo.py:tiny")
+  c.rloo = _load("rlhf/grpo.py:rloo")
   c.dpo = _load("rlhf/dpo.py:tiny")
+  c.bon = _load("rlhf/best_of_n.py:tiny")
   return c

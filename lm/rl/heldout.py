@@ -80,7 +80,9 @@ class Judge:
     if self._sft is None:
       self._sft = self.responses(self._reference, params)
     ours, sft = self.responses(params["policy"], params), self._sft
-    metrics = {"kl": float(np.mean(ours["kl"])), "response_length": float(np.mean(ours["length"])),
+    kl = np.asarray(ours["kl"], np.float64)
+    metrics = {"kl": float(kl.mean()), "kl_stderr": float(kl.std(ddof=1) / np.sqrt(len(kl))) if len(kl) > 1 else 0.0,
+               "response_length": float(np.mean(ours["length"])),
                "prompts": float(len(self._prompts))}
     if self._reward is not None:
       rate, stderr = preference.win_rate(ours["rm"], sft["rm"])

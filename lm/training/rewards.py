@@ -55,6 +55,11 @@ def gold_orders(records) -> np.ndarray:
                     np.float64)
 
 
+def _stderr(x: np.ndarray) -> float:
+  """Standard error of the mean of `x` (0/1 outcomes: the binomial one)."""
+  return float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+
+
 def evaluator(model, config, tok):
   pair_layout, score = layout(config, tok), scorer(model)
   with_gold = config.data.dataset.startswith("world/")
@@ -69,14 +74,16 @@ def evaluator(model, config, tok):
     finite = np.isfinite(rewards_Nx2).all(axis=1)
     gap_N = rewards_Nx2[:, 0] - rewards_Nx2[:, 1]
     prefers_chosen = (gap_N > 0).astype(np.float64)
-    metrics = {"rm_accuracy": float(prefers_chosen.mean()), "reward_gap": float(np.mean(gap_N[finite])),
+    metrics = {"rm_accuracy": float(prefers_chosen.mean()), "rm_accuracy_stderr": _stderr(prefers_chosen),
+               "reward_gap": float(np.mean(gap_N[finite])),
                "reward_mean": float(np.mean(rewards_Nx2[finite])), "reward_std": float(np.std(rewards_Nx2[finite])),
                "examples": float(len(records)), "truncated_count": float(truncated),
                "nonfinite_count": float(np.sum(~finite))}
     if with_gold:
       gold = gold_orders(records)
       # The reward model agrees with gold when it sides with the label and the label is right, or against a wrong one.
-      metrics["gold_agreement"] = float(np.mean(prefers_chosen == gold))
+      agrees = (prefers_chosen == gold).astype(np.float64)
+      metrics["gold_agreement"], metrics["gold_agreement_stderr"] = float(agrees.mean()), _stderr(agrees)
       metrics["label_ceiling"] = float(gold.mean())
     n = min(config.eval.samples, len(records))
     examples = [{"input": r["prompt"], "reference": f"chosen: {r['chosen']} | rejected: {r['rejected']}",

@@ -5,7 +5,9 @@ sub-directory of `workdir` (`pretrain/`, `sft/`, `reward/`, `ppo/`, ...) with th
 section of the same name, and wires each to the stage before it (`init_from`, `policy_from`,
 `reward_from`). A stage that finished is skipped; one that was interrupted resumes from its
 checkpoints. The headline figures of every stage go to `summary.json` and a table
-(`summary.md`, also printed).
+(`summary.md`, also printed); the RLHF figures also to `headline.json`, a flat object of
+`{"value": x, "stderr": s}` entries (`rm_gold_agreement`, `ppo_gold_win_rate`, `ppo_kl`, `oracle_gold_win_rate`,
+`grpo_gold_win_rate`, `rloo_gold_win_rate`, `dpo_gold_win_rate`, `bon_<n>_{rm,gold}_gold_win_rate`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from absl import logging
 
 from lm import settings
-from lm.rl import dpo, train as rl_train
+from lm.rl import best_of_n, dpo, train as rl_train
 from lm.training import finetune, loop, pretrain, writers
 
 SUMMARY_FILE = "summary.json"
@@ -27,21 +29,34 @@ DONE_FILE = "stage_done.json"  # written into a stage's directory when it finish
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-  kind: str                      # "pretrain" | "finetune" | "rl"
-  after: tuple[str, ...]         # stages whose directories it starts from: (init_from | policy_from, reward_from)
-  headline: tuple[str, ...]      # metrics shown in the summary table
+  kind: str                      # "pretrain" | "finetune" | "rl" | "best_of_n"
+  after: tuple[str, ...]         # stages whose directories it starts from: (init_from | policy_from, reward_from);
+                                 # an RL stage without a second one keeps its config's reward_from (the oracle's "gold")
+  headline: tuple[str, ...]      # metrics shown in the summary table (best_of_n: its results' own headline)
 
 
-RL_HEADLINE = ("gold_win_rate", "gold_win_rate_stderr", "rm_win_rate", "rm_win_rate_stderr", "kl", "gold_score",
-               "sft_gold_score")
+RL_HEADLINE = ("gold_win_rate", "gold_win_rate_stderr", "rm_win_rate", "rm_win_rate_stderr", "kl", "kl_stderr",
+               "gold_score", "sft_gold_score")
 STAGES = {
     "pretrain": Stage("pretrain", (), ("perplexity", "nll")),
     "sft": Stage("finetune", ("pretrain",), ("exact_match",)),
-    "reward": Stage("finetune", ("sft",), ("rm_accuracy", "gold_agreement", "label_ceiling")),
+    "reward": Stage("finetune", ("sft",), ("rm_accuracy", "rm_accuracy_stderr", "gold_agreement",
+                                           "gold_agreement_stderr", "label_ceiling")),
     "ppo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
+    "ppo_gold": Stage("rl", ("sft",), RL_HEADLINE),  # PPO against the gold preference itself: the oracle
     "grpo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
+    "rloo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
     "dpo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
+    "bon": Stage("best_of_n", ("sft", "reward"), ()),
 }
+# headline.json: key -> (stage, metric); best-of-n's keys come from its own results.
+HEADLINE_FILE = "headline.json"
+HEADLINE = {"rm_gold_agreement": ("reward", "gold_agreement"), "rm_accuracy": ("reward", "rm_accuracy"),
+            "ppo_gold_win_rate": ("ppo", "gold_win_rate"), "ppo_kl": ("ppo", "kl"),
+            "oracle_gold_win_rate": ("ppo_gold", "gold_win_rate"), "oracle_kl": ("ppo_gold", "kl"),
+            "grpo_gold_win_rate": ("grpo", "gold_win_rate"), "grpo_kl": ("grpo", "kl"),
+            "rloo_gold_win_rate": ("rloo", "gold_win_rate"), "rloo_kl": ("rloo", "kl"),
+            "dpo_gold_win_rate": ("dpo", "gold_win_rate"), "dpo_kl": ("dpo", "kl")}
 STDERR = "_stderr"  # a headline metric "x_stderr" is shown beside "x" as "x=v ± s"
 
 
@@ -50,8 +65,10 @@ def _wire(name: str, config, dirs: dict[str, str]) -> None:
   stage = STAGES[name]
   if stage.kind == "finetune":
     config.init_from = dirs[stage.after[0]]
-  elif stage.kind == "rl":
-    config.policy_from, config.reward_from = dirs[stage.after[0]], dirs[stage.after[1]]
+  elif stage.kind in ("rl", "best_of_n"):
+    config.policy_from = dirs[stage.after[0]]
+    if len(stage.after) > 1:
+      config.reward_from = dirs[stage.after[1]]
 
 
 def _headline(name: str, workdir: str, seconds: float) -> dict:
@@ -60,6 +77,12 @@ def _headline(name: str, workdir: str, seconds: float) -> dict:
   if stage.kind == "pretrain":
     rows = [r for r in writers.read(workdir) if r["split"] == "eval"]
     metrics = rows[-1] if rows else {}
+  elif stage.kind == "best_of_n":
+    results = settings.load_json(os.path.join(workdir, best_of_n.RESULTS_FILE))
+    figures = {"seconds": seconds}
+    for key, figure in results["headline"].items():
+      figures.update({key: figure["value"], key + STDERR: figure["stderr"]})
+    return figures
   else:
     results = settings.load_json(os.path.join(workdir, finetune.RESULTS_FILE))
     metrics = dict(results["test"])
@@ -74,6 +97,9 @@ def _run_stage(name: str, config, workdir: str) -> None:
     result = pretrain.run(config, workdir)
   elif kind == "finetune":
     result = finetune.run(config, workdir).loop
+  elif kind == "best_of_n":
+    best_of_n.run(config, workdir)
+    return
   else:
     result = (dpo.run if config.algorithm == "dpo" else rl_train.run)(config, workdir).loop
   if result.preempted:
@@ -109,10 +135,26 @@ def run(config, workdir: str) -> dict[str, dict]:
     summary[name] = _headline(name, dirs[name], time.perf_counter() - started)
     settings.write_json(done, summary[name])
     settings.write_json(os.path.join(workdir, SUMMARY_FILE), summary)
+  figures = headline(summary)
+  if figures:
+    settings.write_json(os.path.join(workdir, HEADLINE_FILE), figures)
   table = summary_table({n: summary[n] for n in names if n in summary})
   settings.write_text(os.path.join(workdir, TABLE_FILE), table + "\n")
   print(table)
   return summary
+
+
+def headline(summary: dict[str, dict]) -> dict[str, dict[str, float]]:
+  """The RLHF headline figures of a pipeline's summary: `{key: {"value": x, "stderr": s}}` for those it ran."""
+  out = {}
+  for key, (stage, metric) in HEADLINE.items():
+    figures = summary.get(stage, {})
+    if metric in figures:
+      out[key] = {"value": figures[metric], "stderr": figures.get(metric + STDERR, float("nan"))}
+  for key, value in summary.get("bon", {}).items():
+    if key.startswith("bon_") and not key.endswith(STDERR):
+      out[key] = {"value": value, "stderr": summary["bon"].get(key + STDERR, float("nan"))}
+  return out
 
 
 def summary_table(summary: dict[str, dict]) -> str:

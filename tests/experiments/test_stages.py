@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 
 from lm import settings
@@ -13,7 +14,7 @@ MODEL = dict(num_layers=2, d_model=64, num_heads=4, d_ff=128, max_len=256)
 
 def _tiny_pipeline(data_dir: str):
   c = settings.load_config(os.path.join(REPO, "configs/pipeline/tiny.py"))
-  c.stages = "pretrain,sft,reward,ppo"
+  c.stages = "pretrain,sft,reward,ppo,bon"
   for name in ("pretrain", "sft", "reward"):
     s = c[name]
     s.model.update(MODEL)
@@ -25,22 +26,32 @@ def _tiny_pipeline(data_dir: str):
   c.pretrain.data.seq_len = 256
   for name in ("sft", "reward"):
     c[name].eval.update(validation_examples=8, test_examples=8, batch_size=8)
-  p = c.ppo
-  p.data.data_dir, p.data.world.scale = data_dir, TASK_WORLD
-  p.rollout.update(prompts=8, max_prompt_tokens=96, max_new_tokens=8)
-  p.updates.update(epochs=1, minibatches=2)
-  p.train.update(iterations=2, eval_every=2, checkpoint_every=2, progress_bar=False)
-  p.heldout.update(prompts=8, batch_size=8)
-  p.mesh.data = 1
+  c.sft.train.select_metric = "exact_match"  # one evaluation: selects the last step, through best/
+  for p in (c.ppo, c.bon):
+    p.data.data_dir, p.data.world.scale = data_dir, TASK_WORLD
+    p.rollout.update(prompts=8, max_prompt_tokens=96, max_new_tokens=8)
+    p.updates.update(epochs=1, minibatches=2)
+    p.train.update(iterations=2, eval_every=2, checkpoint_every=2, progress_bar=False)
+    p.heldout.update(prompts=8, batch_size=8)
+    p.mesh.data = 1
+  c.bon.bon.update(prompts=8, n=2, ns="1,2", pass_k="1,2")
   return c
 
 
 def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, tmp_path, capsys):
   config = _tiny_pipeline(task_data_dir)
   summary = stages.run(config, str(tmp_path))
-  assert list(summary) == ["pretrain", "sft", "reward", "ppo"]
+  assert list(summary) == ["pretrain", "sft", "reward", "ppo", "bon"]
   assert "perplexity" in summary["pretrain"] and "rm_accuracy" in summary["reward"]
   assert {"gold_win_rate", "kl"} <= set(summary["ppo"])
+  assert summary["sft"]["selected_step"] == 6 and (tmp_path / "sft" / "best" / "6").is_dir()
+  # headline.json: the RLHF figures of the stages that ran, each with its standard error.
+  headline = settings.load_json(str(tmp_path / stages.HEADLINE_FILE))
+  assert {"rm_gold_agreement", "ppo_gold_win_rate", "ppo_kl", "bon_1_rm_gold_win_rate", "bon_2_gold_gold_win_rate",
+          } <= set(headline), headline
+  assert "grpo_gold_win_rate" not in headline  # not run
+  for figure in headline.values():
+    assert set(figure) == {"value", "stderr"} and np.isfinite(figure["value"]) and figure["stderr"] >= 0, figure
   # Each stage started from the one before it.
   assert settings.load_run_config(str(tmp_path / "sft"))["init_from"] == str(tmp_path / "pretrain")
   ppo = settings.load_run_config(str(tmp_path / "ppo"))
