@@ -47,7 +47,9 @@ def curves(rm_PxN: np.ndarray | None, gold_PxN: np.ndarray, sft_rm_P: np.ndarray
   """For each n and each selector ("rm", "gold"): win rates of the chosen sample against the SFT sample."""
   out = {}
   for n in ns:
-    row = {"kl": preference.best_of_n_kl(n)}
+    row = {"kl": preference.best_of_n_kl(n), "sft_gold_score": float(np.mean(sft_gold_P))}
+    if sft_rm_P is not None:
+      row["sft_rm_score"] = float(np.mean(sft_rm_P))
     for selector, scores in (("rm", rm_PxN), ("gold", gold_PxN)):
       if scores is None:
         continue
