@@ -76,7 +76,7 @@ def rl_section(prefix: str, data_dir: str, scale: float, iterations: int) -> lis
           *_flags(prefix, "kl", dict(adaptive=True, target=1.0, horizon=50)),
           *_flags(prefix, "train", dict(iterations=iterations, eval_every=iterations, checkpoint_every=1,
                                         progress_bar=False)),
-          *_flags(prefix, "heldout", dict(prompts=8, batch_size=8)), f"--config.{prefix}mesh.data=1"]
+          *_flags(prefix, "heldout", dict(prompts=8, test_prompts=8, batch_size=8)), f"--config.{prefix}mesh.data=1"]
 
 
 def rl_command(data_dir: str, scale: float, policy_from: str, reward_from: str, iterations: int) -> list[str]:

@@ -96,7 +96,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.select_patience = 0         # early stopping after this many evaluations without a better value
 
   c.heldout = ml_collections.ConfigDict()
-  c.heldout.prompts = 128             # validation prompts judged at each evaluation (test prompts at the end)
+  c.heldout.prompts = 128             # validation prompts judged at each evaluation
+  c.heldout.test_prompts = 256        # test prompts judged at the end (results.json); 0: as many as heldout.prompts
   c.heldout.batch_size = 64
   c.heldout.temperature = -1.0        # < 0: the rollout temperature
   c.heldout.samples = 3

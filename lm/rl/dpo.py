@@ -103,7 +103,7 @@ def run(config, workdir: str) -> rl_train.Result:
   test: dict[str, float] = {}
   if not result.preempted:
     params = result.params
-    final = heldout.Judge(prompts=rl_train.prompts(prompt_spec, "test", judge_cfg.prompts),
+    final = heldout.Judge(prompts=rl_train.prompts(prompt_spec, "test", judge_cfg.final_prompts),
                           reference_params=params["reference"], **common)
     test, examples = final({"policy": params["policy"]})
     finetune.write_samples(workdir, result.step, "test", examples)

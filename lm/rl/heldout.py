@@ -25,7 +25,12 @@ from lm.rl.source import texts
 
 @dataclasses.dataclass(frozen=True)
 class HeldOutConfig:
-  prompts: int = 128          # held-out prompts per evaluation (validation split; the test split at the end)
+  prompts: int = 128          # held-out prompts per evaluation (validation split)
+  test_prompts: int = 0       # test-split prompts judged at the end; 0: as many as `prompts`
+
+  @property
+  def final_prompts(self) -> int:
+    return self.test_prompts or self.prompts
   batch_size: int = 64        # prompts per generation batch
   temperature: float = -1.0   # sampling temperature of both policies; < 0: the rollout temperature
   samples: int = 3            # (prompt, policy response, SFT response) examples logged

@@ -261,7 +261,7 @@ def run(config, workdir: str) -> Result:
                       run_files=rundir.for_run(workdir, config, tok))
   test: dict[str, float] = {}
   if not result.preempted:
-    final = heldout.Judge(prompts=prompts(spec, "test", judge_cfg.prompts), config=judge_cfg, **common)
+    final = heldout.Judge(prompts=prompts(spec, "test", judge_cfg.final_prompts), config=judge_cfg, **common)
     test, examples = final(result.params)
     finetune.write_samples(workdir, result.step, "test", examples)
     settings.write_json(os.path.join(workdir, RESULTS_FILE), {

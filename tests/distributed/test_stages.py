@@ -103,7 +103,7 @@ def test_sft_then_ppo_with_the_heldout_judgement_on_two_processes(slurm, cluster
              f"--config.data.world.scale={SCALE}", "--config.rollout.prompts=8", "--config.rollout.max_prompt_tokens=96",
              "--config.rollout.max_new_tokens=8", "--config.updates.epochs=1", "--config.updates.minibatches=2",
              "--config.train.iterations=2", "--config.train.eval_every=2", "--config.train.checkpoint_every=2",
-             "--config.train.progress_bar=False", "--config.heldout.prompts=8", "--config.heldout.batch_size=8",
+             "--config.train.progress_bar=False", "--config.heldout.prompts=8", "--config.heldout.test_prompts=8", "--config.heldout.batch_size=8",
              "--config.mesh.data=-1"]
   check(srun(ppo_cmd, ppo, tasks=2, devices=2, cache=cache), "PPO on 2 processes")
   check(single(ppo_cmd, ppo_one, devices=4, cache=cache), "PPO on 1 process x 4 devices")
@@ -135,7 +135,7 @@ def test_sft_then_ppo_with_the_heldout_judgement_on_two_processes(slurm, cluster
              "--config.train.steps=4",
              "--config.train.log_every=2", "--config.train.eval_every=4", "--config.train.eval_batches=2",
              "--config.train.checkpoint_every=4", "--config.train.progress_bar=False", "--config.rollout.max_new_tokens=8",
-             "--config.heldout.prompts=8", "--config.heldout.batch_size=8", "--config.mesh.data=-1"]
+             "--config.heldout.prompts=8", "--config.heldout.test_prompts=8", "--config.heldout.batch_size=8", "--config.mesh.data=-1"]
   check(srun(dpo_cmd, dpo, tasks=2, devices=2, cache=cache), "DPO on 2 processes")
   check(single(dpo_cmd, dpo_one, devices=4, cache=cache), "DPO on 1 process x 4 devices")
   assert [r["step"] for r in rows(dpo, "train")] == [2, 4]

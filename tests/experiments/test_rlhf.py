@@ -73,7 +73,7 @@ def rl_config(name: str, task_data_dir: str, sft: str, reward: str, **overrides)
   c.updates.update(epochs=2, minibatches=2)
   c.optimizer.learning_rate = 1e-3
   c.train.update(iterations=8, eval_every=8, checkpoint_every=4, progress_bar=False)
-  c.heldout.update(prompts=16, batch_size=16)
+  c.heldout.update(prompts=16, test_prompts=16, batch_size=16)
   c.mesh.data = 1
   for key, value in overrides.items():
     section, field = key.split(".")
@@ -145,7 +145,7 @@ def test_dpo_learns_the_pairs_and_moves_away_from_the_reference(task_data_dir, s
   c.data.files.update(rm_config["data"]["files"])
   c.prompts.data_dir, c.prompts.world.scale = task_data_dir, TASK_WORLD
   c.rollout.update(max_prompt_tokens=96, max_new_tokens=16)
-  c.heldout.update(prompts=16, batch_size=16)
+  c.heldout.update(prompts=16, test_prompts=16, batch_size=16)
   c.optimizer.learning_rate = 1e-3
   c.train.update(steps=40, log_every=10, eval_every=20, checkpoint_every=40, progress_bar=False)  # judged twice: the reference outlives state donation
   c.mesh.data = 1

@@ -32,7 +32,7 @@ def _tiny_pipeline(data_dir: str):
     p.rollout.update(prompts=8, max_prompt_tokens=96, max_new_tokens=8)
     p.updates.update(epochs=1, minibatches=2)
     p.train.update(iterations=2, eval_every=2, checkpoint_every=2, progress_bar=False)
-    p.heldout.update(prompts=8, batch_size=8)
+    p.heldout.update(prompts=8, test_prompts=8, batch_size=8)
     p.mesh.data = 1
   c.bon.bon.update(prompts=8, n=2, ns="1,2", pass_k="1,2")
   return c
