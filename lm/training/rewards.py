@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lm.data import supervised
-from lm.data.world.gold import gold_score
+from lm.data.world.gold import gold_score, score_components
 from lm.models.heads import Classifier
 from lm.objectives import preference
 from lm.training import predict, recipes
@@ -55,6 +55,15 @@ def gold_orders(records) -> np.ndarray:
                     np.float64)
 
 
+def correctness_pairs(records) -> np.ndarray:
+  """[N] 1 where the two responses differ in gold correctness (a right and a wrong answer), 0 where they differ only
+  in style (politeness, rudeness, verbosity, repetition, topic): the first kind needs the prompt read, the second not."""
+  def correct(prompt, response):
+    return score_components(prompt, response)["correctness"] or 0.0
+  return np.asarray([correct(r["prompt"], r["chosen"]) != correct(r["prompt"], r["rejected"]) for r in records],
+                    np.float64)
+
+
 def _stderr(x: np.ndarray) -> float:
   """Standard error of the mean of `x` (0/1 outcomes: the binomial one)."""
   return float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
@@ -84,6 +93,11 @@ def evaluator(model, config, tok):
       # The reward model agrees with gold when it sides with the label and the label is right, or against a wrong one.
       agrees = (prefers_chosen == gold).astype(np.float64)
       metrics["gold_agreement"], metrics["gold_agreement_stderr"] = float(agrees.mean()), _stderr(agrees)
+      kind = correctness_pairs(records).astype(bool)  # agreement where correctness decides, and where style does
+      for name, where in (("correctness", kind), ("style", ~kind)):
+        if where.any():
+          metrics[f"gold_agreement/{name}"] = float(agrees[where].mean())
+          metrics[f"pairs/{name}"] = float(where.mean())
       metrics["label_ceiling"] = float(gold.mean())
     n = min(config.eval.samples, len(records))
     examples = [{"input": r["prompt"], "reference": f"chosen: {r['chosen']} | rejected: {r['rejected']}",

@@ -10,6 +10,7 @@ from lm.data.world import WorldConfig, generate, gold_score
 from lm.data.world.entities import build_world
 from lm.data.world.instructions import FAMILIES, TASKS
 from lm.data.world.solve import expected
+from lm.training import rewards
 
 CONFIG = WorldConfig(scale=0.02)
 
@@ -76,3 +77,13 @@ def test_preference_labels_agree_with_gold_at_one_minus_noise(noise):
     assert agree == n
   else:
     assert abs(agree / n - (1 - noise)) < 4 * math.sqrt(noise * (1 - noise) / n)
+
+
+def test_pairs_are_told_apart_by_what_decides_them():
+  world = build_world(CONFIG, "validation")
+  inst = FAMILIES["qa"](random.Random("pairs/qa"), world)
+  wrong = inst.wrong[0]
+  records = [{"prompt": inst.prompt, "chosen": inst.response, "rejected": wrong},
+             {"prompt": inst.prompt, "chosen": f"Sure! {inst.response}", "rejected": inst.response},
+             {"prompt": inst.prompt, "chosen": wrong, "rejected": f"Ugh, obviously {wrong}"}]
+  assert rewards.correctness_pairs(records).tolist() == [1.0, 0.0, 0.0]
