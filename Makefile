@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n auto --dist loadgroup
 # would pull a several-GB CUDA build. Set TORCH= to skip (e.g. when a torch is already installed).
 TORCH ?= torch==2.13.0
 
-.PHONY: test demo demo-pretrain install clean bench soak reproduce-recipe-parity
+.PHONY: test demo demo-pretrain install clean bench soak reproduce-recipe-parity reproduce-rlhf
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ reproduce-recipe-parity: $(STAMP)
 	  --name=lm_no_biases --lm_flags=--config.model.projection_bias=none
 	$(PY) -m benchmarks.recipe_parity --data_dir=$(DATA_DIR) --workdir=$(CURDIR)/runs/reproduce/recipe_parity \
 	  --name=lm_no_biases_norm_eps_1e-5 --lm_flags=--config.model.projection_bias=none,--config.model.norm_eps=1e-5
+
+# Issue 18's RLHF figures: every stage of configs/pipeline/rlhf.py (each under 60 minutes here; finished stages are
+# skipped, an interrupted one resumes), PPO at two more KL coefficients for the over-optimisation figure, and
+# runs/reproduce/rlhf/headline.json ({"value", "stderr"} per figure).
+RLHF_DIR := $(CURDIR)/runs/reproduce/rlhf
+reproduce-rlhf: $(STAMP)
+	LM_DATA_DIR=$(DATA_DIR) $(PY) -m experiments.pipeline --config=configs/pipeline/rlhf.py --workdir=$(RLHF_DIR)
+	for coef in 0.01 0.2; do test -f $(RLHF_DIR)/ppo_kl$$coef/results.json || LM_DATA_DIR=$(DATA_DIR) $(PY) -m \
+	  experiments.rlhf --config=configs/rlhf/ppo.py:tiny --workdir=$(RLHF_DIR)/ppo_kl$$coef --config.kl.coef=$$coef \
+	  --config.policy_from=$(RLHF_DIR)/sft --config.reward_from=$(RLHF_DIR)/reward --config.heldout.test_prompts=256 \
+	  || exit 1; done
+	$(PY) -m experiments.overoptimization --runs=$(RLHF_DIR)/ppo_kl0.01,$(RLHF_DIR)/ppo,$(RLHF_DIR)/ppo_kl0.2 \
+	  --best_of_n=$(RLHF_DIR)/bon --out=$(RLHF_DIR)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.data_throughput --data_dir=$(DATA_DIR)
