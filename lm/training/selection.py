@@ -63,12 +63,6 @@ def best_checkpoint(workdir: str) -> tuple[str, int] | None:
   return directory, int(chosen["step"])
 
 
-def _manager(directory: str) -> ocp.CheckpointManager:
-  options = ocp.CheckpointManagerOptions(max_to_keep=1, enable_async_checkpointing=False, create=True,
-                                         cleanup_tmp_directories=True)
-  return ocp.CheckpointManager(directory, options=options, item_handlers={"state": ocp.StandardCheckpointHandler()})
-
-
 class Selector:
   """Offered every evaluation's metrics and parameters; keeps the best."""
 
@@ -102,7 +96,7 @@ class Selector:
       logging.warning("Step %d: %s=%s is not finite; not a candidate for model selection.", step, self.metric, value)
     if not self._better(value):
       return False
-    mngr = _manager(self.directory)
+    mngr = checkpoint.manager(self.directory, keep=1, async_save=False)  # the one every run uses
     try:
       if step in mngr.all_steps():  # an interrupted earlier offer of this step: replace it
         mngr.delete(step)
