@@ -27,14 +27,16 @@ def _load(path: str) -> ml_collections.ConfigDict:
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   del preset
   c = ml_collections.ConfigDict()
-  # Any of pretrain, sft, reward, ppo, ppo_gold (PPO against gold itself: the oracle), grpo, rloo, dpo and bon
-  # (best-of-n from the SFT policy and its pass@k), in this order.
+  # Any of pretrain, sft, pairs (the reward model's pairs from the SFT policy's own samples, labelled by noisy
+  # gold; without it the reward model trains on world/preferences), reward, ppo, ppo_gold (PPO against gold itself:
+  # the oracle), grpo, rloo, dpo and bon (best-of-n from the SFT policy and its pass@k), in this order.
   c.stages = "pretrain,sft,reward,ppo"
   c.pretrain = _load("pretrain/clm.py:tiny")
   c.pretrain.data.seq_len = 256          # SFT and RL prompts reach 256 tokens: train those positions
   c.pretrain.data.batch_size = 16
   c.pretrain.train.steps = 800
   c.sft = _load("finetune/instruct.py:tiny")
+  c.pairs = _load("rlhf/pairs.py:tiny")
   c.reward = _load("rlhf/reward.py:tiny")
   c.ppo = _load("rlhf/ppo.py:tiny")
   c.ppo_gold = _load("rlhf/ppo.py:tiny")

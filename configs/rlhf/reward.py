@@ -29,6 +29,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   # Must be the SFT run's template: the reward model reads responses the way the policy writes them.
   c.task_options.template = supervised.PROMPT_TEMPLATE
   c.task_options.max_prompt_tokens = 192  # longer prompts lose their start (counted in truncated_count)
+  c.task_options.gold_judge = False      # files of world prompts (experiments.policy_pairs): report gold agreement
   c.task_options.centring = 0.0           # >0 adds centring * mean((r_c + r_r)^2): rewards stay near 0
   c.eval.validation_examples = 500
   if preset == "tiny":

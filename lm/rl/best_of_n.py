@@ -89,18 +89,10 @@ def plot(path: str, table: dict[str, dict]) -> None:
                      title="Best-of-n on held-out prompts", xlabel="log2 n  |  sqrt(KL), nats^0.5")
 
 
-def run(config, workdir: str) -> dict:
-  started = time.perf_counter()
-  policy_source, reward_source, tok = rl_train.resolve_runs(config, need_reward=False)
-  settings.prepare_workdir(workdir)
-  spec = pretrain.data_spec(config.data)
-  if not spec.name.startswith("world/"):
-    raise settings.ConfigError(f"data.dataset={spec.name!r}: best-of-n is judged by the world's gold preference; "
-                               "use world prompts (world/instructions).")
-  bon = config.bon
-  ns, ks = sorted(int(n) for n in settings.names(str(bon.ns))), sorted(int(k) for k in settings.names(str(bon.pass_k)))
-  if max(ns + ks) > bon.n:
-    raise settings.ConfigError(f"bon.ns={bon.ns} and bon.pass_k={bon.pass_k} need at most bon.n={bon.n} samples.")
+def sft_judge(config, policy_source, reward_source, tok, prompts) -> tuple[heldout.Judge, dict]:
+  """A gold `heldout.Judge` over `prompts` whose reference is the SFT policy (`policy_source`), scoring with the
+  reward model when `reward_source` is set; and the SFT parameters (sample with `judge.responses(sft, {"policy":
+  sft}, key)`)."""
   rollout = settings.section(rollout_lib.RolloutConfig, config.rollout, "rollout")
   judge_cfg = settings.section(heldout.HeldOutConfig, config.heldout, "heldout")
   model_cfg = rl_train.model_config(policy_source, tok.vocab_size)
@@ -113,11 +105,34 @@ def run(config, workdir: str) -> dict:
   if reward_source is not None:
     reward_model = Classifier(rl_train.model_config(reward_source, tok.vocab_size), 1, backbone="decoder")
     reward_params = rl_train.checkpoint_params(reward_model, reward_source, tokens, mesh, rng)
-  prompts = rl_train.prompts(spec, "test", bon.prompts)
   judge = heldout.Judge(prompts=prompts, tok=tok, template=rl_train.template(config, policy_source), rollout=rollout,
                         config=judge_cfg, sample=rollout_lib.make_sampler(decoder, tok, rollout),
                         score=rollout_lib.make_scorer(ActorCritic(model_cfg, critic="none"), decoder, reward_model),
                         reference_params=sft, reward_params=reward_params, seed=config.seed, gold=True)
+  return judge, sft
+
+
+def open_gold_run(config, workdir: str, what: str):
+  """The checked policy and reward runs (reward optional), tokenizer and dataset of a stage that `what` ("best-of-n
+  is judged") by the world's gold preference, its work dir prepared."""
+  policy_source, reward_source, tok = rl_train.resolve_runs(config, need_reward=False)
+  spec = pretrain.data_spec(config.data)
+  if not spec.name.startswith("world/"):
+    raise settings.ConfigError(f"data.dataset={spec.name!r}: {what} by the world's gold preference; use world "
+                               "prompts (world/instructions).")
+  settings.prepare_workdir(workdir)
+  return policy_source, reward_source, tok, spec
+
+
+def run(config, workdir: str) -> dict:
+  started = time.perf_counter()
+  policy_source, reward_source, tok, spec = open_gold_run(config, workdir, "best-of-n is judged")
+  bon = config.bon
+  ns, ks = sorted(int(n) for n in settings.names(str(bon.ns))), sorted(int(k) for k in settings.names(str(bon.pass_k)))
+  if max(ns + ks) > bon.n:
+    raise settings.ConfigError(f"bon.ns={bon.ns} and bon.pass_k={bon.pass_k} need at most bon.n={bon.n} samples.")
+  prompts = rl_train.prompts(spec, "test", bon.prompts)
+  judge, sft = sft_judge(config, policy_source, reward_source, tok, prompts)
   params = {"policy": sft}
   baseline = judge.responses(sft, params)  # the SFT sample every policy is judged against
   samples = []

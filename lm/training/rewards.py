@@ -6,7 +6,8 @@ loop, checkpoints, resume, `init_from` and `results.json` as every other task
 
 - `rm_accuracy`: how often the chosen response scores higher (against the dataset's own labels);
 - `reward_gap`: mean score of chosen minus rejected;
-- on the built-in world, where the hidden gold preference is known, `gold_agreement` (the reward
+- on the built-in world (or with `task_options.gold_judge`, for files of world prompts such as the policy's own
+  pairs from `lm.rl.policy_pairs`), where the hidden gold preference is known, `gold_agreement` (the reward
   model orders the pair as `gold_score` does) and `label_ceiling` (how often the dataset's labels
   agree with gold: what label noise lets `rm_accuracy` reach).
 """
@@ -71,7 +72,8 @@ def _stderr(x: np.ndarray) -> float:
 
 def evaluator(model, config, tok):
   pair_layout, score = layout(config, tok), scorer(model)
-  with_gold = config.data.dataset.startswith("world/")
+  # Gold judges world pairs, and pairs of world prompts from files (lm/rl/policy_pairs.py) when asked.
+  with_gold = config.data.dataset.startswith("world/") or bool(config.task_options.get("gold_judge", False))
 
   def evaluate(params, records):
     records = list(records)

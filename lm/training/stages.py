@@ -3,8 +3,9 @@
 `run(config, workdir)` runs the stages named in `config.stages` in order, each in its own
 sub-directory of `workdir` (`pretrain/`, `sft/`, `reward/`, `ppo/`, ...) with the config in the
 section of the same name, and wires each to the stage before it (`init_from`, `policy_from`,
-`reward_from`). A stage that finished is skipped; one that was interrupted resumes from its
-checkpoints. The headline figures of every stage go to `summary.json` and a table
+`reward_from`). With a `pairs` stage (the SFT policy's own samples, labelled by noisy gold), the reward model and DPO
+train on its files instead of their configured dataset. A stage that finished is skipped; one that was interrupted
+resumes from its checkpoints. The headline figures of every stage go to `summary.json` and a table
 (`summary.md`, also printed); the RLHF figures also to `headline.json`, a flat object of
 `{"value": x, "stderr": s}` entries (`rm_gold_agreement`, `ppo_gold_win_rate`, `ppo_kl`, `oracle_gold_win_rate`,
 `grpo_gold_win_rate`, `rloo_gold_win_rate`, `dpo_gold_win_rate`, `bon_<n>_{rm,gold}_gold_win_rate`).
@@ -19,7 +20,7 @@ import time
 from absl import logging
 
 from lm import settings
-from lm.rl import best_of_n, dpo, train as rl_train
+from lm.rl import best_of_n, dpo, policy_pairs, train as rl_train
 from lm.training import finetune, loop, pretrain, writers
 
 SUMMARY_FILE = "summary.json"
@@ -29,10 +30,11 @@ DONE_FILE = "stage_done.json"  # written into a stage's directory when it finish
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-  kind: str                      # "pretrain" | "finetune" | "rl" | "best_of_n"
+  kind: str                      # "pretrain" | "finetune" | "rl" | "best_of_n" | "pairs"
   after: tuple[str, ...]         # stages whose directories it starts from: (init_from | policy_from, reward_from);
                                  # an RL stage without a second one keeps its config's reward_from (the oracle's "gold")
   headline: tuple[str, ...]      # metrics shown in the summary table (best_of_n: its results' own headline)
+  data_from: str = ""            # a stage whose files, when it is in the pipeline, become this one's dataset
 
 
 RL_HEADLINE = ("gold_win_rate", "gold_win_rate_stderr", "rm_win_rate", "rm_win_rate_stderr", "kl", "kl_stderr",
@@ -40,13 +42,15 @@ RL_HEADLINE = ("gold_win_rate", "gold_win_rate_stderr", "rm_win_rate", "rm_win_r
 STAGES = {
     "pretrain": Stage("pretrain", (), ("perplexity", "nll")),
     "sft": Stage("finetune", ("pretrain",), ("exact_match",)),
+    # The SFT policy's own samples, labelled by noisy gold: with it, the reward model trains on them.
+    "pairs": Stage("pairs", ("sft",), ()),
     "reward": Stage("finetune", ("sft",), ("rm_accuracy", "rm_accuracy_stderr", "gold_agreement",
-                                           "gold_agreement_stderr", "label_ceiling")),
+                                           "gold_agreement_stderr", "label_ceiling"), data_from="pairs"),
     "ppo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
     "ppo_gold": Stage("rl", ("sft",), RL_HEADLINE),  # PPO against the gold preference itself: the oracle
     "grpo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
     "rloo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
-    "dpo": Stage("rl", ("sft", "reward"), RL_HEADLINE),
+    "dpo": Stage("rl", ("sft", "reward"), RL_HEADLINE, data_from="pairs"),  # the reward model's pairs
     "bon": Stage("best_of_n", ("sft", "reward"), ()),
 }
 # headline.json: key -> (stage, metric); best-of-n's keys come from its own results.
@@ -60,15 +64,22 @@ HEADLINE = {"rm_gold_agreement": ("reward", "gold_agreement"), "rm_accuracy": ("
 STDERR = "_stderr"  # a headline metric "x_stderr" is shown beside "x" as "x=v ± s"
 
 
-def _wire(name: str, config, dirs: dict[str, str]) -> None:
-  """Points a stage's config at the directories of the stages it starts from."""
+def _wire(name: str, config, dirs: dict[str, str], present: set[str]) -> None:
+  """Points a stage's config at the directories of the stages it starts from (and reads data from, when `present`:
+  run here or finished before)."""
   stage = STAGES[name]
   if stage.kind == "finetune":
     config.init_from = dirs[stage.after[0]]
-  elif stage.kind in ("rl", "best_of_n"):
+  elif stage.kind in ("rl", "best_of_n", "pairs"):
     config.policy_from = dirs[stage.after[0]]
     if len(stage.after) > 1:
       config.reward_from = dirs[stage.after[1]]
+  if stage.data_from in present:
+    config.data.dataset = "files/preferences"
+    for split, filename in policy_pairs.SPLIT_FILES.items():
+      config.data.files[split] = os.path.join(dirs[stage.data_from], filename)
+    if "task_options" in config:
+      config.task_options.gold_judge = True  # world prompts: gold still judges the reward model
 
 
 def _headline(name: str, workdir: str, seconds: float) -> dict:
@@ -77,6 +88,10 @@ def _headline(name: str, workdir: str, seconds: float) -> dict:
   if stage.kind == "pretrain":
     rows = [r for r in writers.read(workdir) if r["split"] == "eval"]
     metrics = rows[-1] if rows else {}
+  elif stage.kind == "pairs":
+    results = settings.load_json(os.path.join(workdir, policy_pairs.RESULTS_FILE))
+    return {"seconds": seconds, **{f"{split}_{k}": v for split, figures in results["splits"].items()
+                                   for k, v in figures.items() if k != "prompts"}}
   elif stage.kind == "best_of_n":
     results = settings.load_json(os.path.join(workdir, best_of_n.RESULTS_FILE))
     figures = {"seconds": seconds}
@@ -97,8 +112,8 @@ def _run_stage(name: str, config, workdir: str) -> None:
     result = pretrain.run(config, workdir)
   elif kind == "finetune":
     result = finetune.run(config, workdir).loop
-  elif kind == "best_of_n":
-    best_of_n.run(config, workdir)
+  elif kind in ("best_of_n", "pairs"):
+    (best_of_n.run if kind == "best_of_n" else policy_pairs.run)(config, workdir)
     return
   else:
     result = (dpo.run if config.algorithm == "dpo" else rl_train.run)(config, workdir).loop
@@ -121,6 +136,7 @@ def run(config, workdir: str) -> dict[str, dict]:
   settings.prepare_workdir(workdir, config)
   summary = settings.load_json(os.path.join(workdir, SUMMARY_FILE)) if os.path.isfile(
       os.path.join(workdir, SUMMARY_FILE)) else {}
+  present = {s for s in STAGES if s in names or os.path.isfile(os.path.join(dirs[s], DONE_FILE))}
   for name in names:
     done = os.path.join(dirs[name], DONE_FILE)
     if os.path.isfile(done):
@@ -128,7 +144,7 @@ def run(config, workdir: str) -> dict[str, dict]:
       summary.setdefault(name, settings.load_json(done))
       continue
     stage_config = config[name]
-    _wire(name, stage_config, dirs)
+    _wire(name, stage_config, dirs, present)
     logging.info("== Stage %s -> %s", name, dirs[name])
     started = time.perf_counter()
     _run_stage(name, stage_config, dirs[name])

@@ -65,6 +65,24 @@ def test_the_reward_model_learns_the_preference(reward_run):
   assert json.load(open(os.path.join(workdir, finetune.RESULTS_FILE)))["headline"] == "rm_accuracy"
 
 
+def test_score_pairs_judges_files_and_world_pairs_and_refuses_other_runs(reward_run, sft_run, tmp_path):
+  workdir, result = reward_run
+  out = tmp_path / "scores.json"
+  test_file = settings.load_run_config(workdir)["data"]["files"]["test"]
+  done = run_module("experiments.score_pairs", f"--run={workdir}", f"--pairs={test_file}",
+                    "--pairs=world/preferences:validation", "--nogold", f"--out={out}")
+  assert done.returncode == 0, done.stderr[-2000:]
+  figures = json.loads(out.read_text())
+  # The file it was tested on gives its test figures again; world pairs are always judged by gold.
+  assert figures[test_file]["rm_accuracy"] == pytest.approx(result.test["rm_accuracy"])
+  assert "gold_agreement" not in figures[test_file]
+  world = figures["world/preferences:validation"]
+  assert 0.0 <= world["gold_agreement"] <= 1.0 and world["label_ceiling"] > 0.8 and world["examples"] > 50
+  assert f"{test_file} (200 pairs): rm_accuracy=" in done.stdout
+  wrong = run_module("experiments.score_pairs", f"--run={sft_run}", f"--pairs={test_file}")
+  assert wrong.returncode != 0 and "is not a reward-model run" in wrong.stderr
+
+
 def rl_config(name: str, task_data_dir: str, sft: str, reward: str, **overrides):
   c = settings.load_config(os.path.join(REPO, f"configs/rlhf/{name}"))
   c.policy_from, c.reward_from = sft, reward

@@ -14,7 +14,7 @@ MODEL = dict(num_layers=2, d_model=64, num_heads=4, d_ff=128, max_len=256)
 
 def _tiny_pipeline(data_dir: str):
   c = settings.load_config(os.path.join(REPO, "configs/pipeline/tiny.py"))
-  c.stages = "pretrain,sft,reward,ppo,bon"
+  c.stages = "pretrain,sft,pairs,reward,ppo,bon"
   for name in ("pretrain", "sft", "reward"):
     s = c[name]
     s.model.update(MODEL)
@@ -27,7 +27,7 @@ def _tiny_pipeline(data_dir: str):
   for name in ("sft", "reward"):
     c[name].eval.update(validation_examples=8, test_examples=8, batch_size=8)
   c.sft.train.select_metric = "exact_match"  # one evaluation: selects the last step, through best/
-  for p in (c.ppo, c.bon):
+  for p in (c.ppo, c.bon, c.pairs):
     p.data.data_dir, p.data.world.scale = data_dir, TASK_WORLD
     p.rollout.update(prompts=8, max_prompt_tokens=96, max_new_tokens=8)
     p.updates.update(epochs=1, minibatches=2)
@@ -35,13 +35,14 @@ def _tiny_pipeline(data_dir: str):
     p.heldout.update(prompts=8, test_prompts=8, batch_size=8)
     p.mesh.data = 1
   c.bon.bon.update(prompts=8, n=2, ns="1,2", pass_k="1,2")
+  c.pairs.pairs.update(prompts=16, eval_prompts=8, samples=3, world_pairs=16)
   return c
 
 
 def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, tmp_path, capsys):
   config = _tiny_pipeline(task_data_dir)
   summary = stages.run(config, str(tmp_path))
-  assert list(summary) == ["pretrain", "sft", "reward", "ppo", "bon"]
+  assert list(summary) == ["pretrain", "sft", "pairs", "reward", "ppo", "bon"]
   assert "perplexity" in summary["pretrain"] and "rm_accuracy" in summary["reward"]
   assert {"gold_win_rate", "kl"} <= set(summary["ppo"])
   assert summary["sft"]["selected_step"] == 6 and (tmp_path / "sft" / "best" / "6").is_dir()
@@ -52,7 +53,13 @@ def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, 
   assert "grpo_gold_win_rate" not in headline  # not run
   for figure in headline.values():
     assert set(figure) == {"value", "stderr"} and np.isfinite(figure["value"]) and figure["stderr"] >= 0, figure
-  # Each stage started from the one before it.
+  # Each stage started from the one before it; the reward model trained on the SFT policy's pairs (and 16 world
+  # pairs), judged by gold.
+  reward = settings.load_run_config(str(tmp_path / "reward"))
+  assert reward["data"]["dataset"] == "files/preferences" and reward["task_options"]["gold_judge"]
+  assert reward["data"]["files"]["train"] == str(tmp_path / "pairs" / "train.jsonl")
+  assert summary["pairs"]["train_world_pairs"] == 16 and summary["pairs"]["train_policy_pairs"] > 0
+  assert "gold_agreement" in summary["reward"]
   assert settings.load_run_config(str(tmp_path / "sft"))["init_from"] == str(tmp_path / "pretrain")
   ppo = settings.load_run_config(str(tmp_path / "ppo"))
   assert (ppo["policy_from"], ppo["reward_from"]) == (str(tmp_path / "sft"), str(tmp_path / "reward"))
