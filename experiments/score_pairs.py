@@ -35,6 +35,8 @@ def score(run: runs.Run, pairs: str, gold: bool) -> dict[str, float]:
   spec = pretrain.data_spec(config.data)
   if pairs.startswith("world/"):
     name, _, split = pairs.partition(":")
+    if name != "world/preferences":
+      raise settings.ConfigError(f"--pairs={pairs}: the world's pairs are world/preferences:SPLIT.")
     spec, config.data.dataset = dataclasses.replace(spec, name=name), name
   else:
     spec, split = dataclasses.replace(spec, name="files/preferences", files={"test": [pairs]}), "test"

@@ -1,5 +1,6 @@
 """The RLHF headline figures (make reproduce-rlhf): every stage of configs/pipeline/tiny.py, with model selection on
-validation, the oracle, GRPO, RLOO, DPO and best-of-n, each judged on 256 test prompts.
+validation, the reward model (and DPO) on pairs of the SFT policy's own samples labelled by noisy gold, the oracle,
+GRPO, RLOO, DPO and best-of-n, each judged on 256 test prompts. Measured figures: README, "Headline figures".
 
   python -m experiments.pipeline --config=configs/pipeline/rlhf.py --workdir=runs/reproduce/rlhf
 
