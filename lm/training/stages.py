@@ -89,9 +89,11 @@ def _headline(name: str, workdir: str, seconds: float) -> dict:
     rows = [r for r in writers.read(workdir) if r["split"] == "eval"]
     metrics = rows[-1] if rows else {}
   elif stage.kind == "pairs":
-    results = settings.load_json(os.path.join(workdir, policy_pairs.RESULTS_FILE))
-    return {"seconds": seconds, **{f"{split}_{k}": v for split, figures in results["splits"].items()
-                                   for k, v in figures.items() if k != "prompts"}}
+    splits = settings.load_json(os.path.join(workdir, policy_pairs.RESULTS_FILE))["splits"]
+    # How many pairs it trains on, and what the test pairs are like (the rest is in its results.json).
+    return {"seconds": seconds, "policy_pairs": splits["train"]["policy_pairs"],
+            "world_pairs": splits["train"].get("world_pairs", 0), "test_label_ceiling": splits["test"]["label_ceiling"],
+            "test_by_correctness": splits["test"]["by_correctness"]}
   elif stage.kind == "best_of_n":
     results = settings.load_json(os.path.join(workdir, best_of_n.RESULTS_FILE))
     figures = {"seconds": seconds}

@@ -58,7 +58,8 @@ def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, 
   reward = settings.load_run_config(str(tmp_path / "reward"))
   assert reward["data"]["dataset"] == "files/preferences" and reward["task_options"]["gold_judge"]
   assert reward["data"]["files"]["train"] == str(tmp_path / "pairs" / "train.jsonl")
-  assert summary["pairs"]["train_world_pairs"] == 16 and summary["pairs"]["train_policy_pairs"] > 0
+  assert summary["pairs"]["world_pairs"] == 16 and summary["pairs"]["policy_pairs"] > 0
+  assert 0.0 <= summary["pairs"]["test_label_ceiling"] <= 1.0
   assert "gold_agreement" in summary["reward"]
   assert settings.load_run_config(str(tmp_path / "sft"))["init_from"] == str(tmp_path / "pretrain")
   ppo = settings.load_run_config(str(tmp_path / "ppo"))
