@@ -34,7 +34,9 @@ from lm.data.world.preferences import MIN_GAP
 from lm.rl import best_of_n, train as rl_train
 
 RESULTS_FILE = "results.json"
-SPLIT_FILES = {split: f"{split}.jsonl" for split in ("train", "validation", "test")}
+SPLITS = ("train", "validation", "test")
+SPLIT_FILES = {split: f"{split}.jsonl" for split in SPLITS}
+FIELDS = ("prompt", "chosen", "rejected")  # a row of files/preferences
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +80,7 @@ def pairs_of(prompt: str, responses, golds, correct, rng: random.Random, per_pro
 def _sample_pairs(config, policy_source, tok, prompts, split: str, cfg: PairsConfig, noise: float) -> list[dict]:
   judge, sft = best_of_n.sft_judge(config, policy_source, None, tok, prompts)
   samples = []
-  key = jax.random.fold_in(jax.random.key(config.seed + 5), ("train", "validation", "test").index(split))
+  key = jax.random.fold_in(jax.random.key(config.seed + 5), SPLITS.index(split))
   for i in range(cfg.samples):
     samples.append(judge.responses(sft, {"policy": sft}, jax.random.fold_in(key, i)))
     logging.info("pairs (%s): sample %d of %d for %d prompts drawn and scored by gold.", split, i + 1, cfg.samples,
@@ -96,11 +98,11 @@ def _world_pairs(spec, count: int, seed: int) -> list[dict]:
   if count > len(records):
     raise settings.ConfigError(f"pairs.world_pairs={count}: world/preferences has {len(records)} train pairs.")
   picked = np.random.default_rng(seed).choice(len(records), size=count, replace=False)
-  return [{k: records[int(i)][k] for k in ("prompt", "chosen", "rejected")} for i in picked]
+  return [{k: records[int(i)][k] for k in FIELDS} for i in picked]
 
 
 def _write(path: str, rows: list[dict]) -> None:
-  settings.write_text(path, "".join(json.dumps({k: r[k] for k in ("prompt", "chosen", "rejected")}) + "\n"
+  settings.write_text(path, "".join(json.dumps({k: r[k] for k in FIELDS}) + "\n"
                                     for r in rows))
 
 
@@ -110,7 +112,7 @@ def run(config, workdir: str) -> dict:
   policy_source, _, tok, spec = best_of_n.open_gold_run(config, workdir, "pairs are labelled")
   noise = spec.world.preference_noise if cfg.noise < 0 else cfg.noise
   results = {"policy_from": config.policy_from, "noise": noise, "samples_per_prompt": cfg.samples, "splits": {}}
-  for split in ("train", "validation", "test"):
+  for split in SPLITS:
     prompts = rl_train.prompts(spec, split, cfg.prompts if split == "train" else cfg.eval_prompts)
     rows = _sample_pairs(config, policy_source, tok, prompts, split, cfg, noise)
     if not rows:
