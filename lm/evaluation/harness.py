@@ -21,6 +21,7 @@ import tqdm
 
 from lm import settings
 from lm.evaluation import generation, prompts, scoring
+from lm.evaluation.uncertainty import stderr
 from lm.evaluation.suite import EvalTask
 from lm.models.transformer import Decoder
 from lm.sampling import decode
@@ -48,12 +49,6 @@ class HarnessConfig:
       raise ValueError(f"methods must be some of {METHODS}, got {self.methods}.")
     if any(k < 0 for k in self.shots) or not self.shots:
       raise ValueError(f"shots must be non-negative numbers of demonstrations, got {self.shots}.")
-
-
-def stderr(values: Sequence[float]) -> float:
-  """Standard error of the mean: sample standard deviation (ddof=1) over sqrt(n); nan below two values."""
-  values = np.asarray(values, np.float64)
-  return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def _mean_and_stderr(name: str, hits: Sequence[float]) -> dict[str, float]:

@@ -12,16 +12,21 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-imp
 from lm import distributed  # pylint: disable=wrong-import-position
 
 
-def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, float]]], *, title: str, xlabel: str,
+def learning_curves(path: str, curves: Mapping[str, Sequence[tuple[float, ...]]], *, title: str, xlabel: str,
                     ylabel: str, chance: float | None = None, log_x: bool = True, sort: bool = True) -> None:
-  """One line per curve (label -> [(x, y), ...]), markers at the measured points; saved as PNG.
+  """One line per curve (label -> [(x, y), ...] or [(x, y, stderr), ...], drawn with error bars), markers at the
+  measured points; saved as PNG.
 
   `sort=False` joins the points in the given order (a trajectory, e.g. over training) instead of by x.
   """
   fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
   for label, points in curves.items():
     points = sorted(points) if sort else list(points)
-    ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=label)
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    if points and all(len(p) > 2 for p in points):
+      ax.errorbar(xs, ys, yerr=[p[2] for p in points], marker="o", capsize=3, label=label)
+    else:
+      ax.plot(xs, ys, marker="o", label=label)
   if chance is not None:
     ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
   if log_x:

@@ -1,16 +1,23 @@
 """The transfer study: the same fine-tuning from a pretrained run and from scratch, at several label budgets.
 
-Every run has the same config, steps, seeds and tokenizer (the pretrained run's) except
-`init_from` and `data.train_examples`, so the gap between the two curves is what pretraining bought. Budgets are nested samples (the 50
-examples are the first 50 of the 200). Each run lives in `DIR/<init>_<budget>/` and is skipped
-when its results exist, so re-running the study resumes it. `DIR/results.json` and
-`DIR/transfer.png` (metric against budget, one line per start) summarise it.
+Every run has the same config, steps, seeds and tokenizer (the pretrained run's) except `init_from` and
+`data.train_examples`, so the gap between the two curves is what pretraining bought. Budgets are nested samples (the
+50 examples are the first 50 of the 200). A third start, `probe`, trains only the new head on the frozen pretrained
+backbone: whether the features, not just the initialisation, carry over.
+
+The protocol is the same for every start: each run keeps the parameters of its best validation step (the task's
+headline metric), and with a learning-rate grid each start and budget reports the rate whose selected validation
+figure is best. The test split is read only for the reported figures, each with its standard error.
+
+Each run lives in `DIR/<init>_<budget>[_lr<rate>]/` and is skipped when its results exist, so re-running the study
+resumes it. `DIR/results.json` and `DIR/transfer.png` (metric against budget with error bars, one line per start)
+summarise it.
 """
 
 from __future__ import annotations
 
 import copy
-import json
+import math
 import os
 
 from absl import logging
@@ -40,16 +47,49 @@ def parse_budgets(text: str) -> list[int]:
   return budgets
 
 
-def _run_name(init: str, budget: int) -> str:
-  return f"{init}_{budget or 'all'}"
+def parse_learning_rates(text: str) -> list[float]:
+  """"1e-4,3e-4,1e-3" -> [1e-4, 3e-4, 1e-3]; "" -> [] (the config's rate only)."""
+  try:
+    rates = [float(item) for item in settings.names(text)] if text.strip() else []
+  except ValueError as e:
+    raise settings.ConfigError(f"--learning_rates: {text!r} is not a comma-separated list of numbers ({e}).")
+  if any(not rate > 0 for rate in rates):
+    raise settings.ConfigError(f"--learning_rates: every rate must be positive, got {text!r}.")
+  return rates
 
 
-STARTS = ("pretrained", "scratch")
+def _run_name(init: str, budget: int, rate: float | None = None) -> str:
+  return f"{init}_{budget or 'all'}" + ("" if rate is None else f"_lr{rate:g}")
 
 
-def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STARTS) -> dict:
+# pretrained: every weight from init_from; scratch: the same recipe from random weights (the pretrained run's
+# tokenizer); probe: init_from with the backbone frozen, only the new head trained (a linear probe of its features).
+STARTS = ("pretrained", "scratch", "probe")
+DEFAULT_STARTS = ("pretrained", "scratch")
+
+
+def _run_config(config, init: str, budget: int, rate: float | None, tokenizer_file: str, headline: str):
+  run_config = copy.deepcopy(config)
+  run_config.data.train_examples = budget
+  run_config.init_from = "" if init == "scratch" else config.init_from
+  if init == "scratch" and os.path.isfile(tokenizer_file):
+    run_config.tokenizer.model_file = tokenizer_file  # the same ids as the pretrained start: a fair test
+  if init == "probe":
+    run_config.adapt.freeze_backbone = True
+  if rate is not None:
+    run_config.optimizer.learning_rate = rate
+  if not run_config.train.select_metric:  # the reported parameters are those of the best validation step
+    run_config.train.select_metric, run_config.train.select_mode = headline, "max"
+  return run_config
+
+
+def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFAULT_STARTS,
+        learning_rates: list[float] = ()) -> dict:
   """Runs (or resumes) the study; returns what it writes to `DIR/results.json`.
 
+  Protocol: every run selects its parameters on validation by the task's headline metric (unless the config names
+  another `train.select_metric`); with several `learning_rates`, each start and budget trains at every rate and
+  reports the run whose selected validation figure is best. The test split is read only for the reported figures.
   `starts` may leave out "scratch" (e.g. a second pretrained start whose scratch runs exist elsewhere).
   """
   if not starts or set(starts) - set(STARTS):
@@ -57,36 +97,35 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STAR
   if not config.init_from:
     raise settings.ConfigError("The transfer study compares against a pretrained run: set --config.init_from.")
   task = tasks.task(config)
+  if "probe" in starts and not task.heads:
+    raise settings.ConfigError(f"--starts=probe trains only a new head; task {config.task!r} adds none.")
   source = transfer.resolve(config.init_from)
   os.makedirs(workdir, exist_ok=True)
   train_size = len(sources.open_split(pretrain.data_spec(config.data), "train"))
+  tokenizer_file = os.path.join(source.run_dir or "", rundir.TOKENIZER_FILE)
+  grid = len(learning_rates) > 1  # run names carry the rate only when there is a choice
   rows = []
   for budget in budgets:
     for init in starts:
-      run_dir = os.path.join(workdir, _run_name(init, budget))
-      path = os.path.join(run_dir, finetune.RESULTS_FILE)
-      if not os.path.isfile(path):
-        run_config = copy.deepcopy(config)
-        run_config.data.train_examples = budget
-        run_config.init_from = config.init_from if init == "pretrained" else ""
-        tokenizer_file = os.path.join(source.run_dir or "", rundir.TOKENIZER_FILE)
-        if init == "scratch" and os.path.isfile(tokenizer_file):
-          run_config.tokenizer.model_file = tokenizer_file  # the same ids as the pretrained start: a fair test
-        logging.info("Transfer study: %s start, %s training examples.", init, budget or "all")
-        if finetune.run(run_config, run_dir).loop.preempted:
-          raise loop.Preempted(f"Transfer study: the {init} run with {budget or 'all'} examples was preempted; "
-                               "re-run the same command to resume it.")
-      with open(path, encoding="utf-8") as f:
-        result = json.load(f)
-      rows.append({"init": init, "train_examples": result["train_examples"],
-                   "metric": result["test"][task.headline], "seconds": result["seconds"], "test": result["test"],
-                   "validation_loss": result["validation"].get("loss")})
+      candidates = []
+      for rate in learning_rates or [None]:
+        run_dir = os.path.join(workdir, _run_name(init, budget, rate if grid else None))
+        path = os.path.join(run_dir, finetune.RESULTS_FILE)
+        if not os.path.isfile(path):
+          run_config = _run_config(config, init, budget, rate, tokenizer_file, task.headline)
+          logging.info("Transfer study: %s start, %s training examples, learning rate %g.", init, budget or "all",
+                       run_config.optimizer.learning_rate)
+          if finetune.run(run_config, run_dir).loop.preempted:
+            raise loop.Preempted(f"Transfer study: the {init} run with {budget or 'all'} examples was preempted; "
+                                 "re-run the same command to resume it.")
+        candidates.append((config.optimizer.learning_rate if rate is None else rate, settings.load_json(path)))
+      rows.append(_row(init, candidates, task.headline))
   summary = {"task": config.task, "task_options": settings.to_dict(config.get("task_options", {})),
              "architecture": config.architecture, "headline": task.headline,
              "init_from": config.init_from, "steps": config.train.steps, "train_split_size": train_size,
-             "runs": rows}
+             "learning_rates": list(learning_rates), "runs": rows}
   settings.write_json(os.path.join(workdir, RESULTS_FILE), summary)
-  curves = {init: [(r["train_examples"], r["metric"]) for r in rows if r["init"] == init]
+  curves = {init: [(r["train_examples"], r["metric"], r["stderr"]) for r in rows if r["init"] == init]
             for init in starts}
   plots.learning_curves(os.path.join(workdir, PLOT_FILE), curves, chance=CHANCE.get(task.headline),
                         title=f"{config.task} ({config.architecture}, {config.train.steps} steps)",
@@ -94,24 +133,53 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = STAR
   return summary
 
 
-def table(summary: dict) -> str:
-  """The study as a Markdown table: per budget, the test metric, validation loss and wall time of each start.
+def _row(init: str, candidates: list[tuple[float, dict]], headline: str) -> dict:
+  """The study's row for one start and budget: the candidate with the best validation figure (the first on ties)."""
+  rate, result = max(candidates, key=lambda c: c[1]["validation"].get(headline, float("-inf")))
+  row = {"init": init, "train_examples": result["train_examples"], "metric": result["test"][headline],
+         "stderr": result["test"].get(headline + "_stderr", float("nan")), "learning_rate": rate,
+         "validation_metric": result["validation"].get(headline), "validation_loss": result["validation"].get("loss"),
+         "selected_step": result.get("selected_step"), "seconds": result["seconds"],
+         "grid_seconds": sum(r["seconds"] for _, r in candidates), "test": result["test"]}
+  if len(candidates) > 1:
+    row["grid"] = {f"{r:g}": c["validation"].get(headline) for r, c in candidates}
+  return row
 
-  The validation loss (cross-entropy of the targets: labels, tags or response tokens) shows
-  transfer that a thresholded metric such as exact match can hide at small sizes.
-  """
+
+def difference(pretrained: dict, scratch: dict) -> tuple[float, float]:
+  """Pretrained minus scratch test figure, with the standard error of the difference of two independent runs."""
+  return pretrained["metric"] - scratch["metric"], math.hypot(pretrained["stderr"], scratch["stderr"])
+
+
+def table(summary: dict) -> str:
+  """The study as a Markdown table: per budget, each start's test figure ± its standard error (with the learning rate
+  and validation figure that chose it), pretrained minus scratch with the difference's standard error, and the wall
+  time of the chosen runs (of the whole grid in brackets when there was one)."""
   by = {(r["init"], r["train_examples"]): r for r in summary["runs"]}
   budgets = sorted({r["train_examples"] for r in summary["runs"]})
+  starts = [s for s in STARTS if any(r["init"] == s for r in summary["runs"])]
   name = summary["headline"]
-  lines = [f"| examples | {name}: pretrained | {name}: scratch | val loss: pretrained | val loss: scratch "
-           "| time: pretrained | time: scratch |", "|---|---|---|---|---|---|---|"]
+  both = {"pretrained", "scratch"} <= set(starts)
+  lines = ["| examples | " + " | ".join(f"{name}: {s}" for s in starts) + (" | pretrained - scratch" if both else "")
+           + " | time |", "|---" * (len(starts) + 2 + both) + "|"]
 
-  def cell(init, n, key, fmt):
-    value = (by.get((init, n)) or {}).get(key)
-    return "-" if value is None else format(value, fmt)
+  def cell(row):
+    if row is None:
+      return "-"
+    val = row.get("validation_metric")
+    detail = f"lr {row['learning_rate']:g}" + ("" if val is None else f", val {val:.3f}")
+    return f"{row['metric']:.3f} ± {row['stderr']:.3f} ({detail})"
 
   for n in budgets:
-    lines.append(f"| {n:,} | {cell('pretrained', n, 'metric', '.3f')} | {cell('scratch', n, 'metric', '.3f')} | "
-                 f"{cell('pretrained', n, 'validation_loss', '.3f')} | {cell('scratch', n, 'validation_loss', '.3f')} | "
-                 f"{cell('pretrained', n, 'seconds', '.0f')} s | {cell('scratch', n, 'seconds', '.0f')} s |")
+    rows = [by.get((s, n)) for s in starts]
+    cells = [cell(r) for r in rows]
+    if both and by.get(("pretrained", n)) and by.get(("scratch", n)):
+      gap, se = difference(by[("pretrained", n)], by[("scratch", n)])
+      cells.append(f"{gap:+.3f} ± {se:.3f}")
+    elif both:
+      cells.append("-")
+    seconds = sum(r["seconds"] for r in rows if r)
+    grid = sum(r.get("grid_seconds", r["seconds"]) for r in rows if r)
+    time = f"{seconds / 60:.1f} min" + (f" ({grid / 60:.1f} min grid)" if grid > seconds + 1 else "")
+    lines.append(f"| {n:,} | " + " | ".join(cells) + f" | {time} |")
   return "\n".join(lines)

@@ -19,7 +19,7 @@ import numpy as np
 from lm import settings
 from lm.data import schemas, supervised
 from lm.data.world.instructions import TASKS as INSTRUCTION_FAMILIES
-from lm.evaluation import generation, harness, prompts, spans
+from lm.evaluation import generation, harness, prompts, spans, uncertainty
 from lm.evaluation.suite import EvalTask
 from lm.models.config import ModelConfig
 from lm.models.encoder_decoder import EncoderDecoder
@@ -175,7 +175,7 @@ def _choice_evaluator(model, config, tok) -> Evaluator:
       metrics[f"accuracy/{name}"] = task_metrics["accuracy"]
       predictions += recs
     hits = [float(r["chosen"] == r["label"]) for r in predictions]
-    metrics.update(accuracy=float(np.mean(hits)), accuracy_stderr=harness.stderr(hits), examples=float(len(items)))
+    metrics.update(accuracy=float(np.mean(hits)), accuracy_stderr=uncertainty.stderr(hits), examples=float(len(items)))
     examples = [{"input": r["prompt"], "reference": r["answer"], "output": r["choices"][r["chosen"]]}
                 for r in predictions[:config.eval.samples]]
     return metrics, examples
@@ -228,7 +228,8 @@ def _sentiment_evaluator(model, config, tok) -> Evaluator:
       gold += batch["label"].tolist()
       truncated += int(batch["truncated"].sum())
     predicted, gold = np.asarray(predicted), np.asarray(gold)
-    metrics = {"accuracy": float(np.mean(predicted == gold)), "examples": float(len(gold)),
+    metrics = {"accuracy": float(np.mean(predicted == gold)), "accuracy_stderr": uncertainty.stderr(predicted == gold),
+               "examples": float(len(gold)),
                "truncated_count": float(truncated)}
     names = schemas.SENTIMENT_LABELS
     examples = [{"input": r["text"], "reference": names[g], "output": names[p]}
@@ -299,7 +300,8 @@ def _translation_evaluator(model, config, tok) -> Evaluator:
       outputs = generation.translate(model, params, tok, sources, _sampling(config), rng,
                                      batch_size=config.eval.batch_size)
     references = [r[opts.target_field] for r in records]
-    metrics = {"bleu": generation.bleu(outputs, references), **generation.exact_match(outputs, references),
+    metrics = {"bleu": generation.bleu(outputs, references), "bleu_stderr": generation.bleu_stderr(outputs, references),
+               **generation.exact_match(outputs, references),
                "truncated_prompts_count": float(cut)}
     return metrics, _examples(records, outputs, references, config, opts.source_field)
 

@@ -9,7 +9,7 @@ import pytest
 
 from lm import settings
 from lm.data import formats
-from lm.evaluation import harness, prompts, scoring, suite
+from lm.evaluation import harness, prompts, scoring, suite, uncertainty
 from lm.evaluation.suite import EvalTask
 from lm.training import runs
 
@@ -140,9 +140,9 @@ def test_prompts_are_limited_to_the_length_the_run_trained_on(lm_run):
 
 
 def test_standard_error_on_a_known_case():
-  assert harness.stderr([1, 0, 1, 0]) == pytest.approx(math.sqrt(1 / 3) / 2)  # sample sd sqrt(1/3), n = 4
-  assert harness.stderr([1.0] * 10) == 0.0
-  assert math.isnan(harness.stderr([1.0]))
+  assert uncertainty.stderr([1, 0, 1, 0]) == pytest.approx(math.sqrt(1 / 3) / 2)  # sample sd sqrt(1/3), n = 4
+  assert uncertainty.stderr([1.0] * 10) == 0.0
+  assert math.isnan(uncertainty.stderr([1.0]))
 
 
 def test_jsonl_suite_draws_demonstrations_from_the_other_items(tmp_path):

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from experiments import cli
+from lm import settings
 from lm.training import finetune, loop, study
 from tests.conftest import TASK_WORLD, run_module, tiny_task_config
 
@@ -44,3 +45,37 @@ def test_a_preempted_run_stops_the_study_with_exit_code_143(task_data_dir, causa
   with pytest.raises(SystemExit) as exit_info, cli.reported():
     study.run(config, str(tmp_path), [100])
   assert exit_info.value.code == 143
+
+
+def test_a_learning_rate_grid_reports_the_rate_best_on_validation_and_probes_train_only_the_head(
+    task_data_dir, world_causal_run, tmp_path):
+  config = tiny_task_config("ner", task_data_dir)
+  config.init_from, config.architecture = world_causal_run, "decoder"
+  config.train.update(steps=150, eval_every=50, progress_bar=False)
+  config.eval.update(validation_examples=32, test_examples=200)
+  summary = study.run(config, str(tmp_path), [0], ("pretrained", "probe"), [3e-2, 3e-3])
+  rows = {r["init"]: r for r in summary["runs"]}
+  for row in rows.values():
+    assert set(row["grid"]) == {"0.03", "0.003"} and row["validation_metric"] == max(row["grid"].values()), row
+    assert row["learning_rate"] == float(max(row["grid"], key=row["grid"].get))
+    assert row["selected_step"] in (50, 100, 150) and 0 < row["stderr"] < 0.1, row
+  for rate in ("0.03", "0.003"):
+    assert (tmp_path / f"probe_all_lr{rate}" / "results.json").is_file()
+  # The whole model learns the tags; a head on frozen causal features learns some (all-O scores 0).
+  assert rows["pretrained"]["metric"] > 0.2 and rows["probe"]["metric"] > 0.02, rows
+  assert rows["probe"]["metric"] < rows["pretrained"]["metric"]
+  text = study.table(summary)
+  assert "| span_f1: pretrained | span_f1: probe |" in text and "(lr 0.003" in text or "(lr 0.0003" in text, text
+
+
+def test_the_table_gives_each_start_its_error_and_the_difference_its_own():
+  def row(init, metric, stderr):
+    return {"init": init, "train_examples": 50, "metric": metric, "stderr": stderr, "learning_rate": 1e-3,
+            "validation_metric": metric, "seconds": 60.0, "grid_seconds": 180.0}
+  summary = {"headline": "accuracy", "runs": [row("pretrained", 0.8, 0.03), row("scratch", 0.6, 0.04)]}
+  text = study.table(summary)
+  assert "| 50 | 0.800 ± 0.030 (lr 0.001, val 0.800) | 0.600 ± 0.040 (lr 0.001, val 0.600) | +0.200 ± 0.050 |" in text
+  assert "2.0 min (6.0 min grid)" in text
+  with pytest.raises(settings.ConfigError, match="learning_rates"):
+    study.parse_learning_rates("1e-3,fast")
+  assert study.parse_learning_rates("1e-4, 3e-4") == [1e-4, 3e-4] and study.parse_learning_rates("") == []
