@@ -57,6 +57,9 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
 
   c.data = ml_collections.ConfigDict()
   c.data.dataset = "world/text"            # world/<view>, files/text (+ data.files) or a catalog name (lm1b, c4)
+  # Instead of data.dataset, a weighted mixture "NAME[:FIELD]=WEIGHT, ...": e.g. "world/text=3, world/translation:zx=1"
+  # adds the Zx side of the translation pairs as documents (lm/data/mixture.py). Empty: data.dataset alone.
+  c.data.mixture = ""
   c.data.data_dir = os.environ.get("LM_DATA_DIR", "data")  # prepared datasets and tokenizers are cached here
   # For files/<schema>: a path (or comma-separated paths) per split, e.g. --config.data.files.train=a.txt
   c.data.files = ml_collections.ConfigDict({"train": "", "validation": "", "test": ""})

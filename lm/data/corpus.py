@@ -51,7 +51,7 @@ def load_tokenizer(config: TokenizerConfig, data_spec: sources.DatasetSpec) -> t
   """The user's model file, or one trained on `config.datasets` and cached under the data dir."""
   if config.model_file:
     return tokenizer_lib.Tokenizer.from_file(config.model_file)
-  specs = [dataclasses.replace(data_spec, name=name) for name in config.datasets]
+  specs = [dataclasses.replace(data_spec, name=name, mixture=()) for name in config.datasets]
   # The builder config names encode the world settings or the files' content digest.
   key = {"datasets": [f"{s.name}:{getattr(sources.builder(s).builder_config, 'name', '')}" for s in specs],
          "sample": config.sample_per_dataset, "seed": config.seed}

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from lm import distributed
-from lm.data import builders, catalog, schemas, world
+from lm.data import builders, catalog, mixture, schemas, world
 
 
 class _HideBuilderConfigNotice(logging.Filter):
@@ -38,12 +38,19 @@ class DatasetSpec:
   data_dir: str
   files: Mapping[str, Sequence[str] | str] = dataclasses.field(default_factory=dict)  # split -> paths, for files/*
   world: world.WorldConfig = dataclasses.field(default_factory=world.WorldConfig)
+  # A weighted mixture of datasets read instead of `name` (lm/data/mixture.py); `name` then only labels it.
+  mixture: tuple[mixture.Component, ...] = ()
 
 
 def _unknown(name: str) -> ValueError:
   return ValueError(
       f"Unknown dataset {name!r}: expected 'world/<view>' (views: {', '.join(world.VIEWS)}), "
       f"'files/<schema>' (schemas: {', '.join(schemas.SCHEMAS)}) or one of {sorted(catalog.CATALOG)}.")
+
+
+def schema(spec: DatasetSpec) -> str:
+  """The record schema of what `spec` reads: its dataset's, or its mixture's."""
+  return mixture.schema(spec.mixture, schema_of) if spec.mixture else schema_of(spec.name)
 
 
 def schema_of(name: str) -> str:
@@ -136,6 +143,10 @@ def open_split(spec: DatasetSpec, split: str) -> Sequence[dict[str, Any]]:
   """Random access to `split` of `spec` (train, validation or test), prepared on first use."""
   if split not in world.SPLITS:
     raise ValueError(f"Unknown split {split!r}; expected one of {list(world.SPLITS)}.")
+  if spec.mixture:
+    mixture.schema(spec.mixture, schema_of)  # refuse a mixture of schemas before reading anything
+    parts = [open_split(dataclasses.replace(spec, name=c.name, mixture=()), split) for c in spec.mixture]
+    return mixture.Mixture(parts, spec.mixture, seed=0, where=f"{spec.name}:{split}")
   entry = catalog.CATALOG.get(spec.name)
   b = prepare(spec)
   their_split = entry.splits[split] if entry else split

@@ -40,7 +40,7 @@ def run(config, workdir: str) -> rl_train.Result:
   policy_source, reward_source, tok = rl_train.resolve_runs(config, need_reward=False)
   settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
-  if sources.schema_of(spec.name) != "preferences":
+  if sources.schema(spec) != "preferences":
     raise settings.ConfigError(f"DPO trains on preference pairs; data.dataset={spec.name!r} is not of schema "
                                "'preferences' (e.g. world/preferences or files/preferences).")
   prompt_spec = pretrain.data_spec(config.prompts)

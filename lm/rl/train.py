@@ -182,7 +182,7 @@ def run(config, workdir: str) -> Result:
   policy_source, reward_source, tok = resolve_runs(config)
   settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
-  if sources.schema_of(spec.name) not in PROMPT_SCHEMAS:
+  if sources.schema(spec) not in PROMPT_SCHEMAS:
     raise settings.ConfigError(f"data.dataset={spec.name!r} has no prompts; use a dataset of schema "
                                f"{' or '.join(PROMPT_SCHEMAS)} (e.g. world/instructions).")
   oracle = reward_source is None

@@ -75,7 +75,7 @@ def run(config, workdir: str) -> Result:
     transfer.inherit_model(config, source)
   settings.prepare_workdir(workdir)
   spec = pretrain.data_spec(config.data)
-  schema = sources.schema_of(spec.name)
+  schema = sources.schema(spec)
   if schema != task.schema:
     raise settings.ConfigError(f"task {config.task!r} trains on datasets of schema {task.schema!r}; "
                                f"data.dataset={spec.name!r} has schema {schema!r}.")

@@ -13,7 +13,7 @@ import jax
 from absl import logging
 
 from lm import settings
-from lm.data import corpus, pipeline, sources, world
+from lm.data import corpus, mixture, pipeline, sources, world
 from lm.models.config import ModelConfig
 from lm.training import loop, optimizers, recipes, rundir, sharding
 
@@ -22,9 +22,11 @@ def data_spec(data) -> sources.DatasetSpec:
   """`config.data` as a DatasetSpec; `data.files` maps splits to paths (comma-separated for several)."""
   files = {split: settings.names(paths) if isinstance(paths, str) else list(paths)
            for split, paths in dict(data.get("files", {}) or {}).items()}
+  components = mixture.parse(data.mixture) if data.get("mixture") else ()
   return sources.DatasetSpec(
-      name=data.dataset, data_dir=os.path.expanduser(data.data_dir), files={k: v for k, v in files.items() if v},
-      world=settings.section(world.WorldConfig, data.get("world", {}), "data.world"))
+      name=f"mixture({data.mixture})" if components else data.dataset, data_dir=os.path.expanduser(data.data_dir),
+      files={k: v for k, v in files.items() if v},
+      world=settings.section(world.WorldConfig, data.get("world", {}), "data.world"), mixture=components)
 
 
 def model_config(config, vocab_size: int) -> ModelConfig:
@@ -64,7 +66,7 @@ def run(config, workdir: str) -> loop.Result:
   model_cfg = model_config(config, tokenizer.vocab_size)
   if config.data.seq_len > model_cfg.max_len:
     raise settings.ConfigError(f"data.seq_len={config.data.seq_len} exceeds model.max_len={model_cfg.max_len}.")
-  layout = recipe.layout(config, sources.schema_of(spec.name), tokenizer)
+  layout = recipe.layout(config, sources.schema(spec), tokenizer)
   model = recipe.model(model_cfg)
   loop_cfg = settings.section(loop.LoopConfig, config.train, "train")
   optimizer, schedule = optimizers.make_optimizer(
