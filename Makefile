@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n auto --dist loadgroup
 # would pull a several-GB CUDA build. Set TORCH= to skip (e.g. when a torch is already installed).
 TORCH ?= torch==2.13.0
 
-.PHONY: test demo demo-pretrain install clean bench soak reproduce-recipe-parity reproduce-rlhf
+.PHONY: test demo demo-pretrain install clean bench soak reproduce-recipe-parity reproduce-rlhf reproduce-transfer
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,14 @@ reproduce-rlhf: $(STAMP)
 	  || exit 1; done
 	$(PY) -m experiments.overoptimization --runs=$(RLHF_DIR)/ppo_kl0.01,$(RLHF_DIR)/ppo,$(RLHF_DIR)/ppo_kl0.2 \
 	  --best_of_n=$(RLHF_DIR)/bon --out=$(RLHF_DIR)
+
+# Issue 19's transfer and few-shot figures: pretraining (BERT, causal LM, T5 on English + Zx), transfer studies at
+# every label budget from both starts with a learning-rate grid chosen on validation, linear probes, in-context
+# tables. Finished pieces are skipped, so a re-run resumes: runs/reproduce/transfer/headline.json and summary.md.
+TRANSFER_DIR := $(CURDIR)/runs/reproduce/transfer
+reproduce-transfer: $(STAMP)
+	LM_DATA_DIR=$(DATA_DIR) $(PY) -m experiments.transfer_suite --config=configs/transfer/headline.py \
+	  --workdir=$(TRANSFER_DIR)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.data_throughput --data_dir=$(DATA_DIR)

@@ -118,8 +118,9 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
           if finetune.run(run_config, run_dir).loop.preempted:
             raise loop.Preempted(f"Transfer study: the {init} run with {budget or 'all'} examples was preempted; "
                                  "re-run the same command to resume it.")
-        candidates.append((config.optimizer.learning_rate if rate is None else rate, settings.load_json(path)))
-      rows.append(_row(init, candidates, task.headline))
+        candidates.append((config.optimizer.learning_rate if rate is None else rate, settings.load_json(path),
+                           os.path.basename(run_dir)))
+      rows.append({"budget": budget, **_row(init, candidates, task.headline)})
   summary = {"task": config.task, "task_options": settings.to_dict(config.get("task_options", {})),
              "architecture": config.architecture, "headline": task.headline,
              "init_from": config.init_from, "steps": config.train.steps, "train_split_size": train_size,
@@ -133,16 +134,17 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
   return summary
 
 
-def _row(init: str, candidates: list[tuple[float, dict]], headline: str) -> dict:
-  """The study's row for one start and budget: the candidate with the best validation figure (the first on ties)."""
-  rate, result = max(candidates, key=lambda c: c[1]["validation"].get(headline, float("-inf")))
-  row = {"init": init, "train_examples": result["train_examples"], "metric": result["test"][headline],
+def _row(init: str, candidates: list[tuple[float, dict, str]], headline: str) -> dict:
+  """The study's row for one start and budget: the candidate (rate, results, run directory name) with the best
+  validation figure (the first on ties)."""
+  rate, result, name = max(candidates, key=lambda c: c[1]["validation"].get(headline, float("-inf")))
+  row = {"init": init, "run": name, "train_examples": result["train_examples"], "metric": result["test"][headline],
          "stderr": result["test"].get(headline + "_stderr", float("nan")), "learning_rate": rate,
          "validation_metric": result["validation"].get(headline), "validation_loss": result["validation"].get("loss"),
          "selected_step": result.get("selected_step"), "seconds": result["seconds"],
-         "grid_seconds": sum(r["seconds"] for _, r in candidates), "test": result["test"]}
+         "grid_seconds": sum(c[1]["seconds"] for c in candidates), "test": result["test"]}
   if len(candidates) > 1:
-    row["grid"] = {f"{r:g}": c["validation"].get(headline) for r, c in candidates}
+    row["grid"] = {f"{c[0]:g}": c[1]["validation"].get(headline) for c in candidates}
   return row
 
 

@@ -1,0 +1,72 @@
+"""Transfer and few-shot on the built-in world (issue 19): every headline figure from one command.
+
+  python -m experiments.transfer_suite --config=configs/transfer/headline.py --workdir=runs/reproduce/transfer
+  # one piece at a time (the others are skipped; finished ones always are):
+  python -m experiments.transfer_suite --config=configs/transfer/headline.py --workdir=runs/reproduce/transfer \
+      --config.only=pretrain_t5,study_translation
+
+Pretraining runs (`pretrain`), transfer studies from them (`studies`: both starts at every budget, a linear probe
+where a task has a head, a learning-rate grid chosen on validation) and in-context evaluations (`fewshot`). Any field
+of any section can be overridden, e.g. --config.studies.sentiment.budgets=50,all or
+--config.pretrain.bert.train.steps=5000. DIR/headline.json and DIR/summary.md gather the figures.
+"""
+
+import os
+
+import ml_collections
+
+from lm import settings
+
+CONFIGS = os.path.join(os.path.dirname(__file__), "..")
+
+
+def _load(path: str) -> ml_collections.ConfigDict:
+  return settings.load_config(os.path.join(CONFIGS, path))
+
+
+def _study(config: str, start: str, budgets: str, starts: str = "pretrained,scratch",
+           learning_rates: str = "3e-4,1e-3,3e-3") -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.config = _load(config)           # the fine-tuning config every run of the study shares
+  c.start = start                    # the pretraining run (a key of `pretrain`) that init_from points at
+  c.budgets = budgets                # label budgets: numbers of training records, or all
+  c.starts = starts                  # pretrained, scratch, probe (frozen backbone; tasks with a head)
+  c.learning_rates = learning_rates  # each start and budget reports the rate best on validation
+  return c
+
+
+def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
+  del preset
+  c = ml_collections.ConfigDict()
+  c.only = ""  # run only these pieces (pretrain_<name>, study_<name>, fewshot_<name>); empty: all
+
+  c.pretrain = ml_collections.ConfigDict()
+  # BERT (masked LM + next-sentence prediction) for the encoder tasks.
+  c.pretrain.bert = _load("pretrain/bert.py:tiny")
+  c.pretrain.bert.train.steps = 2500
+  # A causal LM on 512-token rows (8-shot prompts run to about 450 tokens) for instructions and in-context use.
+  c.pretrain.clm = _load("pretrain/clm.py:tiny")
+  c.pretrain.clm.data.update(seq_len=512, batch_size=8)
+  c.pretrain.clm.train.steps = 1500
+  # T5 span corruption on English documents and the Zx side of the translation pairs: a decoder that has never
+  # seen Zx cannot transfer to translation into it.
+  c.pretrain.t5 = _load("pretrain/t5.py:tiny")
+  c.pretrain.t5.data.mixture = "world/text=1, world/translation:zx=1"
+  c.pretrain.t5.train.steps = 2000
+
+  c.studies = ml_collections.ConfigDict()
+  c.studies.sentiment = _study("finetune/sentiment.py:tiny", "bert", "50,200,1000,all", "pretrained,scratch,probe")
+  c.studies.ner = _study("finetune/ner.py:tiny", "bert", "50,200,1000,all", "pretrained,scratch,probe")
+  c.studies.instruct = _study("finetune/instruct.py:tiny", "clm", "200,2000,all")
+  c.studies.instruct.config.data.update(seq_len=512, batch_size=8)
+  c.studies.instruct.config.train.update(steps=400, eval_every=100, checkpoint_every=100)
+  c.studies.instruct.config.eval.validation_examples = 100
+  c.studies.translation = _study("finetune/translation.py:tiny", "t5", "200,2000,all")
+  c.studies.translation.config.eval.update(validation_examples=100, test_examples=1000)
+
+  c.fewshot = ml_collections.ConfigDict()
+  c.fewshot.clm = ml_collections.ConfigDict()
+  c.fewshot.clm.start = "clm"        # a pretraining run, or study:<name> (its pretrained start, largest budget)
+  c.fewshot.clm.config = _load("eval/fewshot.py")
+  c.fewshot.clm.config.harness.methods = ("loglik",)
+  return c

@@ -1,0 +1,159 @@
+"""The transfer and few-shot headline in one call: pretraining runs, transfer studies, probes and in-context tables.
+
+`run(config, workdir)` runs, in order and each in its own sub-directory of `workdir`:
+
+1. every pretraining run in `config.pretrain` (`pretrain_<name>/`, e.g. a BERT, a causal LM and a T5);
+2. every transfer study in `config.studies` (`study_<name>/`), each from the pretraining run its `start` names, at
+   its budgets and learning-rate grid, with the `probe` start where its `starts` ask for it (lm/training/study.py);
+3. every in-context evaluation in `config.fewshot` (`fewshot_<name>/`) of the run its `start` names: a pretraining
+   run, or a fine-tuning run given as `study:<study name>` (its pretrained start at its largest budget).
+
+Each piece is skipped once it finished (a pretraining run's `stage_done.json`, a study's runs, an evaluation's
+results), so re-running the command resumes the suite. `DIR/headline.json` gathers the figures:
+
+    {"transfer": {task: {budget: {"pretrained": {"value", "stderr"}, "scratch": {...}}}},
+     "fewshot": {task: {k: {"value", "stderr"}}},
+     "probe": {task: {"value", "stderr", "chance"}}}
+
+with budgets as strings ("50", "all") and k as strings ("0", "4"); a probe is reported at its study's largest
+budget. `config.only` restricts a call to some pieces (e.g. "pretrain_clm,study_instruct").
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from absl import logging
+
+from lm import settings
+from lm.evaluation import evaluate
+from lm.training import loop, pretrain, stages, study
+
+HEADLINE_FILE = "headline.json"
+TABLE_FILE = "summary.md"
+
+
+def _piece_names(config) -> list[str]:
+  return ([f"pretrain_{n}" for n in config.pretrain] + [f"study_{n}" for n in config.studies]
+          + [f"fewshot_{n}" for n in config.fewshot])
+
+
+def _start_dir(workdir: str, config, start: str, needed_by: str) -> str:
+  """The run directory a study or evaluation starts from: `pretrain_<start>/`, or a study's chosen fine-tuning run."""
+  if start.startswith("study:"):
+    name = start.partition(":")[2]
+    results = os.path.join(workdir, f"study_{name}", study.RESULTS_FILE)
+    if not os.path.isfile(results):
+      raise settings.ConfigError(f"{needed_by}: start {start!r} needs study {name!r} to have run in {workdir}.")
+    rows = [r for r in settings.load_json(results)["runs"] if r["init"] == "pretrained"]
+    return os.path.join(workdir, f"study_{name}", max(rows, key=lambda r: r["train_examples"])["run"])
+  return os.path.join(workdir, f"pretrain_{start}")
+
+
+def run(config, workdir: str) -> dict:
+  """Runs (or resumes) the suite; returns what it writes to `DIR/headline.json`."""
+  only = settings.names(config.get("only", ""))
+  unknown = sorted(set(only) - set(_piece_names(config)))
+  if unknown:
+    raise settings.ConfigError(f"only: {unknown} are not pieces of this suite ({', '.join(_piece_names(config))}).")
+  for kind, specs in (("studies", config.studies), ("fewshot", config.fewshot)):
+    for name, spec in specs.items():
+      start = spec.start
+      if start.partition(":")[2] not in config.studies if start.startswith("study:") else start not in config.pretrain:
+        raise settings.ConfigError(f"{kind}.{name}: start {start!r} is not a pretraining run of this suite "
+                                   f"({', '.join(config.pretrain)}) nor 'study:<name>' of one of its studies.")
+  settings.prepare_workdir(workdir, config)
+  wanted = lambda piece: not only or piece in only  # noqa: E731
+  for name, pre_config in config.pretrain.items():
+    run_dir = os.path.join(workdir, f"pretrain_{name}")
+    done = os.path.join(run_dir, stages.DONE_FILE)
+    if wanted(f"pretrain_{name}") and not os.path.isfile(done):
+      logging.info("== Transfer suite: pretraining %s -> %s", name, run_dir)
+      started = time.perf_counter()
+      result = pretrain.run(pre_config, run_dir)
+      if result.preempted:
+        raise loop.Preempted(f"Pretraining {name} was preempted at step {result.step}; re-run to resume.")
+      settings.write_json(done, {"seconds": time.perf_counter() - started, "step": result.step,
+                                 "validation": result.last_eval})
+  for name, spec in config.studies.items():
+    if not wanted(f"study_{name}"):
+      continue
+    task_config = spec.config
+    task_config.init_from = _start_dir(workdir, config, spec.start, f"studies.{name}")
+    logging.info("== Transfer suite: study %s from %s", name, task_config.init_from)
+    summary = study.run(task_config, os.path.join(workdir, f"study_{name}"), study.parse_budgets(spec.budgets),
+                        tuple(settings.names(spec.starts)), study.parse_learning_rates(spec.learning_rates))
+    logging.info("Study %s:\n%s", name, study.table(summary))
+  for name, spec in config.fewshot.items():
+    out = os.path.join(workdir, f"fewshot_{name}")
+    if wanted(f"fewshot_{name}") and not os.path.isfile(os.path.join(out, evaluate.RESULTS_FILE)):
+      spec.config.checkpoint = _start_dir(workdir, config, spec.start, f"fewshot.{name}")
+      logging.info("== Transfer suite: in-context evaluation %s of %s", name, spec.config.checkpoint)
+      evaluate.run(spec.config, out)
+  figures = headline(config, workdir)
+  settings.write_json(os.path.join(workdir, HEADLINE_FILE), figures)
+  text = table(figures)
+  settings.write_text(os.path.join(workdir, TABLE_FILE), text + "\n")
+  print(text)
+  return figures
+
+
+def _figure(value, stderr) -> dict:
+  return {"value": value, "stderr": stderr}
+
+
+def headline(config, workdir: str) -> dict:
+  """The suite's figures from whatever finished in `workdir` (see the module docstring for the layout)."""
+  out: dict = {"transfer": {}, "fewshot": {}, "probe": {}}
+  for name, spec in config.studies.items():
+    path = os.path.join(workdir, f"study_{name}", study.RESULTS_FILE)
+    if not os.path.isfile(path):
+      continue
+    results = settings.load_json(path)
+    task = out["transfer"].setdefault(name, {})
+    largest = max(results["runs"], key=lambda r: r["train_examples"])["budget"]
+    for row in results["runs"]:
+      budget = str(row["budget"] or "all")
+      if row["init"] == "probe":
+        if row["budget"] == largest:
+          out["probe"][name] = {**_figure(row["metric"], row["stderr"]),
+                                "chance": study.CHANCE.get(results["headline"], float("nan"))}
+      else:
+        task.setdefault(budget, {})[row["init"]] = _figure(row["metric"], row["stderr"])
+  for name in config.fewshot:
+    path = os.path.join(workdir, f"fewshot_{name}", evaluate.RESULTS_FILE)
+    if not os.path.isfile(path):
+      continue
+    for task, by_k in settings.load_json(path)["tasks"].items():
+      key = task if len(config.fewshot) == 1 else f"{name}/{task}"
+      for k, metrics in by_k.items():
+        metric = "accuracy" if "accuracy" in metrics else "exact_match"
+        out["fewshot"].setdefault(key, {})[str(k)] = _figure(metrics[metric], metrics[f"{metric}_stderr"])
+  return out
+
+
+def table(figures: dict) -> str:
+  """headline.json as Markdown: transfer (both starts and their difference per budget), probes, few-shot by k."""
+  lines = ["| task | budget | pretrained | scratch | pretrained - scratch |", "|---|---|---|---|---|"]
+  for task, budgets in figures["transfer"].items():
+    for budget, starts in budgets.items():
+      cells = [f"{starts[s]['value']:.3f} ± {starts[s]['stderr']:.3f}" if s in starts else "-"
+               for s in ("pretrained", "scratch")]
+      if {"pretrained", "scratch"} <= set(starts):
+        gap, se = study.difference({"metric": starts["pretrained"]["value"], "stderr": starts["pretrained"]["stderr"]},
+                                   {"metric": starts["scratch"]["value"], "stderr": starts["scratch"]["stderr"]})
+        cells.append(f"{gap:+.3f} ± {se:.3f}")
+      else:
+        cells.append("-")
+      lines.append(f"| {task} | {budget} | " + " | ".join(cells) + " |")
+  if figures["probe"]:
+    lines += ["", "| task | linear probe | chance |", "|---|---|---|"]
+    lines += [f"| {t} | {p['value']:.3f} ± {p['stderr']:.3f} | {p['chance']:.3f} |" for t, p in figures["probe"].items()]
+  if figures["fewshot"]:
+    shots = sorted({k for by_k in figures["fewshot"].values() for k in by_k}, key=int)
+    lines += ["", "| task | " + " | ".join(f"k={k}" for k in shots) + " |", "|---" * (len(shots) + 1) + "|"]
+    for task, by_k in figures["fewshot"].items():
+      lines.append(f"| {task} | " + " | ".join(
+          f"{by_k[k]['value']:.3f} ± {by_k[k]['stderr']:.3f}" if k in by_k else "-" for k in shots) + " |")
+  return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""The transfer suite end to end at test size: a pretraining run, a study with a probe, an in-context table, and
+headline.json in the layout issue 19 asks for; a second call resumes without training."""
+
+import json
+import os
+
+import pytest
+
+from lm import settings
+from lm.training import transfer_suite
+from tests.conftest import TASK_WORLD, tiny_pretrain_config, tiny_task_config
+
+
+def _suite(task_data_dir):
+  c = settings.load_config("configs/transfer/headline.py")
+  pre = tiny_pretrain_config({"train": "", "validation": ""}, task_data_dir, steps=60, eval_every=60,
+                             checkpoint_every=60)
+  pre.data.dataset, pre.data.world.scale, pre.model.max_len = "world/text", TASK_WORLD, 256
+  pre.tokenizer.datasets, pre.tokenizer.vocab_size = ("world/text", "world/translation", "world/instructions"), 1024
+  c.pretrain = {"clm": pre}
+  study = tiny_task_config("sentiment", task_data_dir, steps=150, eval_every=50, checkpoint_every=50)
+  study.architecture = "decoder"
+  c.studies = {"sentiment": {"config": study, "start": "clm", "budgets": "all",
+                             "starts": "pretrained,scratch,probe", "learning_rates": ""}}
+  fewshot = settings.load_config("configs/eval/fewshot.py")
+  fewshot.data.update(data_dir=task_data_dir)
+  fewshot.data.world.scale = TASK_WORLD
+  fewshot.tasks.update(fewshot="entity_type", max_items=60)
+  fewshot.harness.update(shots=(0, 2), methods=("loglik",), progress_bar=False)
+  c.fewshot = {"clm": {"start": "clm", "config": fewshot}}
+  return c
+
+
+def test_the_suite_writes_every_figure_with_its_error_and_resumes(task_data_dir, tmp_path):
+  figures = transfer_suite.run(_suite(task_data_dir), str(tmp_path))
+  assert figures == json.load(open(tmp_path / "headline.json"))
+  sentiment = figures["transfer"]["sentiment"]["all"]
+  assert set(sentiment) == {"pretrained", "scratch"}
+  for start in sentiment.values():
+    assert 0 < start["stderr"] < 0.05
+    assert start["value"] > 0.6  # 2,000 labelled reviews: well above chance (0.5) from either start
+  probe = figures["probe"]["sentiment"]
+  assert probe["chance"] == 0.5 and 0 < probe["value"] < 1 and probe["stderr"] > 0
+  entity = figures["fewshot"]["entity_type"]
+  assert set(entity) == {"0", "2"} and all(0 <= v["value"] <= 1 and v["stderr"] > 0 for v in entity.values())
+  assert "| sentiment | all |" in open(tmp_path / "summary.md").read()
+  assert os.path.isfile(tmp_path / "pretrain_clm" / "stage_done.json")
+  # Everything finished: a second call trains nothing and reports the same figures.
+  mtime = os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json")
+  assert transfer_suite.run(_suite(task_data_dir), str(tmp_path)) == figures
+  assert os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json") == mtime
+
+
+def test_unknown_pieces_and_starts_are_refused_before_anything_runs(task_data_dir, tmp_path):
+  c = _suite(task_data_dir)
+  c.only = "study_sentiment,study_typo"
+  with pytest.raises(settings.ConfigError, match="study_typo"):
+    transfer_suite.run(c, str(tmp_path / "a"))
+  c = _suite(task_data_dir)
+  c.studies.sentiment.start = "bert"
+  with pytest.raises(settings.ConfigError, match="studies.sentiment: start 'bert' is not a pretraining run"):
+    transfer_suite.run(c, str(tmp_path / "b"))
+  assert not os.path.exists(tmp_path / "b")  # refused before anything was written
