@@ -42,11 +42,16 @@ class WorldConfig:
   products: int = 600  # train-split products
   eval_entity_fraction: float = 0.25  # validation/test entity pools relative to train
   easy_review_share: float = 0.5  # reviews whose every clause agrees with the label
+  # Share of `text` documents that are Zx lessons (word lists, grammar notes, example translations; see
+  # zx_lessons.py): the bilingual text a pretrained model learns a language from. 0 keeps `text` as it was.
+  zx_lessons: float = 0.0
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
       raise ValueError(f"WorldConfig.preference_noise must be in [0, 0.5], "
                        f"got {self.preference_noise}")
+    if not 0.0 <= self.zx_lessons <= 1.0:
+      raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
     if self.scale <= 0:
       raise ValueError(f"WorldConfig.scale must be positive, got {self.scale}")
 

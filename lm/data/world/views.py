@@ -21,6 +21,7 @@ from lm.data.world.preferences import preference_pair
 from lm.data.world.sentiment import review
 from lm.data.world.tokens import render
 from lm.data.world.translation import translation_pair
+from lm.data.world.zx_lessons import lesson
 
 _SEGMENT_SENTENCES = 3  # longest NSP segment, in sentences
 _PAIRS_PER_DOCUMENT = 3  # sentence pairs cut from one document
@@ -40,7 +41,9 @@ def _documents(world: World, config: WorldConfig, view: str, split: str) -> Iter
 
 
 def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
-  for doc in _documents(world, config, "text", split):
+  for rng in _rngs(config, "text", split):
+    # The share test draws from the record's stream only when lessons are on: without them, text is unchanged.
+    doc = lesson(rng, world) if config.zx_lessons and rng.random() < config.zx_lessons else document(rng, world)
     yield {"text": doc.text()}
 
 
