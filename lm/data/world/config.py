@@ -45,6 +45,10 @@ class WorldConfig:
   # Share of `text` documents that are Zx lessons (word lists, grammar notes, example translations; see
   # zx_lessons.py): the bilingual text a pretrained model learns a language from. 0 keeps `text` as it was.
   zx_lessons: float = 0.0
+  # Evaluative adjectives of reviews (sentiment, review documents, few-shot and instruction reviews): "core" (10 per
+  # polarity) or "large" (about 95 per polarity, see evaluative.py), whose polarity a small labelled set cannot
+  # cover but the pretraining text's rated reviews reveal.
+  sentiment_lexicon: str = "core"
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
@@ -52,6 +56,8 @@ class WorldConfig:
                        f"got {self.preference_noise}")
     if not 0.0 <= self.zx_lessons <= 1.0:
       raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
+    if self.sentiment_lexicon not in ("core", "large"):
+      raise ValueError(f"WorldConfig.sentiment_lexicon must be 'core' or 'large', got {self.sentiment_lexicon!r}")
     if self.scale <= 0:
       raise ValueError(f"WorldConfig.scale must be positive, got {self.scale}")
 

@@ -158,6 +158,7 @@ class World:
   orgs: list[Org]
   products: list[Product]
   people: list[Person]
+  lexicon: str = "core"  # evaluative adjectives of reviews: "core" or "large" (WorldConfig.sentiment_lexicon)
 
   @functools.cached_property
   def companies(self) -> list[Org]:
@@ -272,5 +273,8 @@ def _build_all(config: WorldConfig) -> dict[str, World]:
 
 def build_world(config: WorldConfig, split: str) -> World:
   """The entity pool of ``split``; names never repeat across splits of one seed."""
-  key = dataclasses.replace(config, scale=1.0, preference_noise=0.0)
-  return _build_all(key)[split]
+  # Knobs that do not change the entities share one build.
+  key = dataclasses.replace(config, scale=1.0, preference_noise=0.0, zx_lessons=0.0, sentiment_lexicon="core")
+  world = _build_all(key)[split]
+  return world if config.sentiment_lexicon == world.lexicon else dataclasses.replace(
+      world, lexicon=config.sentiment_lexicon)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import re
 
+from lm.data.world import evaluative
 from lm.data.world.entities import City, Product, World
 from lm.data.world.tokens import Slot, Tagged, article, fill, tokenize
 
@@ -32,6 +33,7 @@ DIMINISHERS = ("somewhat", "slightly", "fairly", "rather", "mildly")
 NEGATORS = ("not", "never")
 POLARITY = {**{w: 1 for w in POSITIVE_ADJECTIVES + POSITIVE_VERBS},
             **{w: -1 for w in NEGATIVE_ADJECTIVES + NEGATIVE_VERBS}}
+_POLARITY = {**POLARITY, **evaluative.polarity()}  # the rule reads the large lexicon too (private: see evaluative.py)
 
 PRODUCT_ASPECTS = ("the design", "the price", "the build quality", "the packaging",
                    "the delivery", "the manual", "the colour", "the size", "the weight",
@@ -65,15 +67,15 @@ def _mod(rng: random.Random, weight: int) -> str:
   return {3: rng.choice(INTENSIFIERS[:5]), 2: "", 1: rng.choice(DIMINISHERS)}[weight]
 
 
-def _adj(rng: random.Random, polarity: int) -> str:
-  return rng.choice(POSITIVE_ADJECTIVES if polarity > 0 else NEGATIVE_ADJECTIVES)
+def _adj(rng: random.Random, polarity: int, lexicon: str) -> str:
+  return evaluative.adjective(rng, polarity, lexicon, (POSITIVE_ADJECTIVES, NEGATIVE_ADJECTIVES))
 
 
-def _clause(rng: random.Random, subject: str, polarity: int, weight: int) -> str:
-  return " ".join(w for w in (subject, _mod(rng, weight), _adj(rng, polarity)) if w)
+def _clause(rng: random.Random, subject: str, polarity: int, weight: int, lexicon: str) -> str:
+  return " ".join(w for w in (subject, _mod(rng, weight), _adj(rng, polarity, lexicon)) if w)
 
 
-def _main_clause(rng: random.Random, kind: str, label_sign: int, negated: bool) -> str:
+def _main_clause(rng: random.Random, kind: str, label_sign: int, negated: bool, lexicon: str) -> str:
   """A clause scoring ``label_sign``: plain, intensified or negated."""
   subject = rng.choice(SUBJECT_PHRASES[kind])
   if negated:
@@ -82,34 +84,34 @@ def _main_clause(rng: random.Random, kind: str, label_sign: int, negated: bool) 
         return rng.choice((f"I do not {rng.choice(('like', 'love'))} it",
                            "I would not recommend it"))
       return f"I do not {rng.choice(('dislike', 'hate'))} it"
-    return f"{subject} not {_adj(rng, -label_sign)}"
+    return f"{subject} not {_adj(rng, -label_sign, lexicon)}"
   if kind == "product" and rng.random() < 0.35:
     verb = rng.choice(POSITIVE_VERBS if label_sign > 0 else NEGATIVE_VERBS)
     mod = rng.choice(("", "really", "truly"))
     if verb == "recommend":
       return f"I would {rng.choice(('', 'highly'))} recommend it".replace("  ", " ")
     return " ".join(w for w in ("I", mod, verb, "it") if w)
-  return _clause(rng, subject, label_sign, rng.choice((1, 2, 3)))
+  return _clause(rng, subject, label_sign, rng.choice((1, 2, 3)), lexicon)
 
 
-def _verdict(rng: random.Random, kind: str, label_sign: int, easy: bool) -> str:
+def _verdict(rng: random.Random, kind: str, label_sign: int, easy: bool, lexicon: str) -> str:
   aspects = PRODUCT_ASPECTS if kind == "product" else CITY_ASPECTS
   opener = rng.choice(VERDICT_OPENERS)
   form = "plain" if easy else rng.choice(("plain", "negated", "contrast", "contrast",
                                           "weighted", "weighted"))
   if form == "plain":
-    return f"{opener} {_main_clause(rng, kind, label_sign, False)}."
+    return f"{opener} {_main_clause(rng, kind, label_sign, False, lexicon)}."
   if form == "negated":
-    return f"{opener} {_main_clause(rng, kind, label_sign, True)}."
+    return f"{opener} {_main_clause(rng, kind, label_sign, True, lexicon)}."
   if form == "contrast":
-    first = _clause(rng, _is(rng.choice(aspects)), -label_sign, rng.choice((1, 2, 3)))
-    main = _main_clause(rng, kind, label_sign, rng.random() < 0.4)
+    first = _clause(rng, _is(rng.choice(aspects)), -label_sign, rng.choice((1, 2, 3)), lexicon)
+    main = _main_clause(rng, kind, label_sign, rng.random() < 0.4, lexicon)
     if rng.random() < 0.5:
       return f"{first[0].upper()}{first[1:]}, but overall {main}."
     return f"{rng.choice(('Although', 'While'))} {first}, {main}."
   strong, weak = rng.choice(((3, 2), (3, 1), (2, 1)))
   a1, a2 = rng.sample(aspects, 2)
-  parts = [_clause(rng, _is(a1), label_sign, strong), _clause(rng, _is(a2), -label_sign, weak)]
+  parts = [_clause(rng, _is(a1), label_sign, strong, lexicon), _clause(rng, _is(a2), -label_sign, weak, lexicon)]
   rng.shuffle(parts)
   return f"{opener} {parts[0]} and {parts[1]}."
 
@@ -140,17 +142,17 @@ def review(rng: random.Random, world: World, label: int, easy: bool,
     if template.endswith("not {adj}."):
       polarity = -polarity  # the sentence reads as `polarity` once negated
     many = aspect in PLURAL_ASPECTS
-    sentences.append(fill(template, {"aspect": aspect, "adj": _adj(rng, polarity),
+    sentences.append(fill(template, {"aspect": aspect, "adj": _adj(rng, polarity, world.lexicon),
                                      "mod": _mod(rng, rng.choice((1, 2, 3))),
                                      "is": "are" if many else "is",
                                      "was": "were" if many else "was"}))
-  sentences.append(fill(_verdict(rng, kind, sign, easy), {}))
+  sentences.append(fill(_verdict(rng, kind, sign, easy, world.lexicon), {}))
   return sentences
 
 
 def _clause_score(words: list[str]) -> int:
   for i, word in enumerate(words):
-    polarity = POLARITY.get(word)
+    polarity = _POLARITY.get(word)
     if polarity is None:
       continue
     if any(w in NEGATORS for w in words[:i]):
