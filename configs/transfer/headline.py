@@ -35,6 +35,11 @@ def _study(config: str, start: str, budgets: str, starts: str = "pretrained,scra
   return c
 
 
+# The world of every piece: Zx lessons in the documents (what T5 learns the language from) and the large evaluative
+# lexicon (polarity that rated reviews reveal and 50 labels cannot cover); see the README's world section.
+WORLD = {"zx_lessons": 0.1, "sentiment_lexicon": "large"}
+
+
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   del preset
   c = ml_collections.ConfigDict()
@@ -69,4 +74,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.fewshot.clm.start = "clm"        # a pretraining run, or study:<name> (its pretrained start, largest budget)
   c.fewshot.clm.config = _load("eval/fewshot.py")
   c.fewshot.clm.config.harness.methods = ("loglik",)
+
+  for config in [*c.pretrain.values(), *(spec.config for spec in c.studies.values()),
+                 *(spec.config for spec in c.fewshot.values())]:
+    config.data.world.update(WORLD)
   return c
