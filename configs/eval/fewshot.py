@@ -20,6 +20,11 @@ import os
 import ml_collections
 
 
+# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and two knobs that change what it
+# teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews). See the README.
+WORLD = {"seed": 0, "scale": 1.0, "zx_lessons": 0.0, "sentiment_lexicon": "core"}
+
+
 def get_config(preset: str = "fewshot") -> ml_collections.ConfigDict:
   if preset not in ("fewshot", "heldout", "jsonl"):
     raise ValueError(f"Unknown preset {preset!r}; expected fewshot, heldout or jsonl.")
@@ -29,7 +34,7 @@ def get_config(preset: str = "fewshot") -> ml_collections.ConfigDict:
 
   c.data = ml_collections.ConfigDict()
   c.data.data_dir = os.environ.get("LM_DATA_DIR", "data")  # where the world is prepared (as in training)
-  c.data.world = ml_collections.ConfigDict({"seed": 0, "scale": 1.0})
+  c.data.world = ml_collections.ConfigDict(WORLD)
 
   c.tasks = ml_collections.ConfigDict()
   c.tasks.fewshot = "" if preset == "jsonl" else "all"  # world/fewshot tasks: sentiment, located_in, entity_type,

@@ -22,6 +22,11 @@ RUNS = {
 }
 
 
+# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and two knobs that change what it
+# teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews). See the README.
+WORLD = {"seed": 0, "scale": 1.0, "zx_lessons": 0.0, "sentiment_lexicon": "core"}
+
+
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   model = model_presets.preset(preset)  # raises for an unknown preset, listing the valid ones
   seq_len, batch, steps, lr, warmup = RUNS[preset]
@@ -63,7 +68,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data.data_dir = os.environ.get("LM_DATA_DIR", "data")  # prepared datasets and tokenizers are cached here
   # For files/<schema>: a path (or comma-separated paths) per split, e.g. --config.data.files.train=a.txt
   c.data.files = ml_collections.ConfigDict({"train": "", "validation": "", "test": ""})
-  c.data.world = ml_collections.ConfigDict({"seed": 0, "scale": 1.0})  # the built-in world's generation
+  c.data.world = ml_collections.ConfigDict(WORLD)  # the built-in world's generation
   c.data.seq_len = seq_len                 # tokens per packed row
   c.data.batch_size = batch                # global rows per step (split over processes and devices)
   c.data.pack = True                       # pack documents into full rows (segment-masked attention)

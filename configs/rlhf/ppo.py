@@ -16,6 +16,11 @@ import os
 import ml_collections
 
 
+# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and two knobs that change what it
+# teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews). See the README.
+WORLD = {"seed": 0, "scale": 1.0, "zx_lessons": 0.0, "sentiment_lexicon": "core"}
+
+
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
@@ -29,7 +34,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data.dataset = "world/instructions"  # prompts: any dataset with a "prompt" field (instructions, preferences)
   c.data.data_dir = os.environ.get("LM_DATA_DIR", "data")
   c.data.files = ml_collections.ConfigDict({"train": "", "validation": "", "test": ""})  # for files/instructions
-  c.data.world = ml_collections.ConfigDict({"seed": 0, "scale": 1.0})
+  c.data.world = ml_collections.ConfigDict(WORLD)
 
   c.rollout = ml_collections.ConfigDict()
   c.rollout.prompts = 64              # prompts per iteration
