@@ -149,7 +149,8 @@ def table(figures: dict) -> str:
       lines.append(f"| {task} | {budget} | " + " | ".join(cells) + " |")
   if figures["probe"]:
     lines += ["", "| task | linear probe | chance |", "|---|---|---|"]
-    lines += [f"| {t} | {p['value']:.3f} ± {p['stderr']:.3f} | {p['chance']:.3f} |" for t, p in figures["probe"].items()]
+    lines += [f"| {t} | {p['value']:.3f} ± {p['stderr']:.3f} | {p['chance']:.3f} |"
+              for t, p in figures["probe"].items()]
   if figures["fewshot"]:
     shots = sorted({k for by_k in figures["fewshot"].values() for k in by_k}, key=int)
     lines += ["", "| task | " + " | ".join(f"k={k}" for k in shots) + " |", "|---" * (len(shots) + 1) + "|"]
