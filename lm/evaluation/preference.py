@@ -15,6 +15,7 @@ import numpy as np
 
 from lm.data.world.gold import score_components, total
 from lm.data.world.solve import expected
+from lm.evaluation import uncertainty
 
 COMPONENTS = ("correctness", "on_topic", "polite", "rudeness", "verbosity", "repetition")
 UNRECOGNISED = "other"  # the family of a prompt the gold solver does not recognise
@@ -23,8 +24,7 @@ UNRECOGNISED = "other"  # the family of a prompt the gold solver does not recogn
 def win_rate(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
   """Share of pairs where `ours` is higher, ties counting half, and its standard error over the pairs."""
   outcomes = (np.asarray(ours) > np.asarray(theirs)) + 0.5 * (np.asarray(ours) == np.asarray(theirs))
-  stderr = float(outcomes.std(ddof=1) / math.sqrt(len(outcomes))) if len(outcomes) > 1 else float("nan")
-  return float(outcomes.mean()), stderr
+  return float(outcomes.mean()), uncertainty.stderr(outcomes)
 
 
 def family(prompt: str) -> str:

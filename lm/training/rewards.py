@@ -20,6 +20,7 @@ import numpy as np
 
 from lm.data import supervised
 from lm.data.world.gold import gold_score, score_components
+from lm.evaluation import uncertainty
 from lm.models.heads import Classifier
 from lm.objectives import preference
 from lm.training import predict, recipes
@@ -65,11 +66,6 @@ def correctness_pairs(records) -> np.ndarray:
                     np.float64)
 
 
-def _stderr(x: np.ndarray) -> float:
-  """Standard error of the mean of `x` (0/1 outcomes: the binomial one)."""
-  return float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
-
-
 def evaluator(model, config, tok):
   pair_layout, score = layout(config, tok), scorer(model)
   # Gold judges world pairs, and pairs of world prompts from files (lm/rl/policy_pairs.py) when asked.
@@ -85,7 +81,7 @@ def evaluator(model, config, tok):
     finite = np.isfinite(rewards_Nx2).all(axis=1)
     gap_N = rewards_Nx2[:, 0] - rewards_Nx2[:, 1]
     prefers_chosen = (gap_N > 0).astype(np.float64)
-    metrics = {"rm_accuracy": float(prefers_chosen.mean()), "rm_accuracy_stderr": _stderr(prefers_chosen),
+    metrics = {"rm_accuracy": float(prefers_chosen.mean()), "rm_accuracy_stderr": uncertainty.stderr(prefers_chosen),
                "reward_gap": float(np.mean(gap_N[finite])),
                "reward_mean": float(np.mean(rewards_Nx2[finite])), "reward_std": float(np.std(rewards_Nx2[finite])),
                "examples": float(len(records)), "truncated_count": float(truncated),
@@ -94,7 +90,7 @@ def evaluator(model, config, tok):
       gold = gold_orders(records)
       # The reward model agrees with gold when it sides with the label and the label is right, or against a wrong one.
       agrees = (prefers_chosen == gold).astype(np.float64)
-      metrics["gold_agreement"], metrics["gold_agreement_stderr"] = float(agrees.mean()), _stderr(agrees)
+      metrics["gold_agreement"], metrics["gold_agreement_stderr"] = float(agrees.mean()), uncertainty.stderr(agrees)
       kind = correctness_pairs(records).astype(bool)  # agreement where correctness decides, and where style does
       for name, where in (("correctness", kind), ("style", ~kind)):
         if where.any():

@@ -60,7 +60,8 @@ def run(config, workdir: str) -> dict:
   for kind, specs in (("studies", config.studies), ("fewshot", config.fewshot)):
     for name, spec in specs.items():
       start = spec.start
-      if start.partition(":")[2] not in config.studies if start.startswith("study:") else start not in config.pretrain:
+      prefix, _, study_name = start.partition(":")
+      if not (start in config.pretrain or (prefix == "study" and study_name in config.studies)):
         raise settings.ConfigError(f"{kind}.{name}: start {start!r} is not a pretraining run of this suite "
                                    f"({', '.join(config.pretrain)}) nor 'study:<name>' of one of its studies.")
   settings.prepare_workdir(workdir, config)
