@@ -73,18 +73,24 @@ def _check_label(label, names: Sequence[str], field: str) -> int:
   return int(label)
 
 
-def classification(label_names: Sequence[str], *, start_id: int, end_id: int, seq_len: int,
-                   truncate_side: str = "right", field: str = "text", label_field: str = "label"):
-  """One label per text: `[start] ids [end]` (BERT: [CLS] ... [SEP]; decoder: bos ... eos).
+def classification(label_names: Sequence[str], *, start_id: int, end_id: int | None, seq_len: int,
+                   truncate_side: str = "right", field: str = "text", label_field: str = "label",
+                   suffix: Sequence[int] = ()):
+  """One label per text: `[start] ids suffix [end]` (BERT: [CLS] ... [SEP]; decoder: bos ... eos).
 
   `field` must already be tokenized (a pipeline text field). Texts longer than `seq_len` lose
   tokens from `truncate_side` ("right" keeps the beginning) and are flagged in `truncated`.
+  `suffix` (token ids of a prompt such as "Rating:") follows the text and is never cut; `end_id=None`
+  leaves the end token out, so a decoder reads the label where the prompt asks for what comes next.
   """
+  tail = [*suffix] + ([] if end_id is None else [end_id])
+  if len(tail) + 2 > seq_len:
+    raise ValueError(f"The classification suffix ({len(suffix)} pieces) leaves no room for text in seq_len={seq_len}.")
 
   def transform(record: Features) -> Features:
     label = _check_label(record[label_field], label_names, label_field)
-    ids, truncated = truncate(record[field], seq_len - 2, truncate_side)
-    inputs = np.asarray([start_id, *ids, end_id], np.int32)
+    ids, truncated = truncate(record[field], seq_len - 1 - len(tail), truncate_side)
+    inputs = np.asarray([start_id, *ids, *tail], np.int32)
     return {"inputs": inputs, "truncated": _flag(len(inputs), truncated), "label": label}
 
   return transform

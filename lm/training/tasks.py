@@ -202,8 +202,13 @@ def _classify_losses(per_token: bool):
 
 
 def _sentiment_layout(config, tok):
-  transform = supervised.classification(schemas.SENTIMENT_LABELS, **_ends(config, tok), seq_len=config.data.seq_len,
-                                        truncate_side=config.task_options.truncate_side)
+  opts = config.task_options
+  suffix = tok.encode(opts.suffix) if opts.get("suffix", "") else []
+  ends = _ends(config, tok)
+  if suffix and config.architecture == "decoder":
+    ends["end_id"] = None  # read at the prompt's last piece: the position that predicts what the prompt asks for
+  transform = supervised.classification(schemas.SENTIMENT_LABELS, **ends, seq_len=config.data.seq_len,
+                                        truncate_side=opts.truncate_side, suffix=suffix)
   return DataLayout(transform, ("text",), pack=False)
 
 

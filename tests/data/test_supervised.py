@@ -74,6 +74,17 @@ def test_classification_truncates_from_the_configured_side_and_flags_it():
   assert right["truncated"].tolist() == [1, 0, 0, 0, 0, 0]
 
 
+
+def test_classification_suffix_follows_the_text_uncut_and_the_end_token_may_go():
+  record = {"text": list(range(10, 20)), "label": 1}
+  with_end = supervised.classification(("neg", "pos"), start_id=CLS, end_id=SEP, seq_len=7, suffix=[3, 4])(record)
+  np.testing.assert_array_equal(with_end["inputs"], [CLS, 10, 11, 12, 3, 4, SEP])
+  prompt = supervised.classification(("neg", "pos"), start_id=CLS, end_id=None, seq_len=7, suffix=[3, 4])(record)
+  np.testing.assert_array_equal(prompt["inputs"], [CLS, 10, 11, 12, 13, 3, 4])  # the decoder reads at the 4
+  assert prompt["truncated"].sum() == 1
+  with pytest.raises(ValueError, match="no room for text"):
+    supervised.classification(("neg", "pos"), start_id=CLS, end_id=SEP, seq_len=4, suffix=[3, 4])
+
 WORD_TOK = tokenizer_lib.train(iter(["Ada lives in Varn with Oskelmorrow and Brin."] * 200), vocab_size=300,
                                num_sentinels=0)
 
