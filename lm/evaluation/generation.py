@@ -24,12 +24,16 @@ def exact_match(predictions: Sequence[str], references: Sequence[str],
   """`exact_match` over all items and `exact_match/<group>` per group (e.g. instruction family)."""
   if len(predictions) != len(references):
     raise ValueError(f"{len(predictions)} predictions but {len(references)} references.")
-  hits = [normalize(p) == normalize(r) for p, r in zip(predictions, references)]
-  out = {"exact_match": float(np.mean(hits)) if hits else 0.0, "exact_match_stderr": uncertainty.stderr(hits)}
+  return group_means("exact_match", [normalize(p) == normalize(r) for p, r in zip(predictions, references)], groups)
+
+
+def group_means(name: str, values: Sequence[float], groups: Sequence[str] | None = None) -> dict[str, float]:
+  """`name` (the mean of `values`), `name_stderr`, and `name/<group>` per group."""
+  out = {name: float(np.mean(values)) if len(values) else 0.0, f"{name}_stderr": uncertainty.stderr(values)}
   by_group = collections.defaultdict(list)
-  for hit, group in zip(hits, groups or ()):
-    by_group[group].append(hit)
-  out.update({f"exact_match/{g}": float(np.mean(v)) for g, v in sorted(by_group.items())})
+  for value, group in zip(values, groups or ()):
+    by_group[group].append(value)
+  out.update({f"{name}/{g}": float(np.mean(v)) for g, v in sorted(by_group.items())})
   return out
 
 

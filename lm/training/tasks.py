@@ -18,6 +18,7 @@ import numpy as np
 
 from lm import settings
 from lm.data import schemas, supervised
+from lm.data.world import gold
 from lm.data.world.instructions import TASKS as INSTRUCTION_FAMILIES
 from lm.evaluation import generation, harness, prompts, spans, uncertainty
 from lm.evaluation.suite import EvalTask
@@ -119,7 +120,11 @@ def _instruct_evaluator(model, config, tok) -> Evaluator:
     outputs = decode.complete(model, params, tok, prompts, _sampling(config), jax.random.key(config.seed),
                               batch_size=config.eval.batch_size)
     references = [r["response"] for r in records]
-    metrics = generation.exact_match(outputs, references, [r["task"] for r in records])
+    families = [r["task"] for r in records]
+    metrics = generation.exact_match(outputs, references, families)
+    if config.data.dataset == "world/instructions":  # any right answer counts, not just the reference's wording
+      metrics.update(generation.group_means("correct", [gold.correctness(r["prompt"], o) or 0.0
+                                                        for r, o in zip(records, outputs)], families))
     metrics["truncated_prompts_count"] = float(cut)
     return metrics, _examples(records, outputs, references, config, "prompt")
 
@@ -130,7 +135,8 @@ def _held_out(config, split):
   """Instruction families left out of training (task_options.held_out_families), to test zero-shot transfer to them.
 
   Only the train split is filtered: validation and test keep every family, so the held-out
-  family's exact match (`exact_match/<family>`) is measured at every evaluation.
+  family's exact match (`exact_match/<family>`) and gold correctness (`correct/<family>`: any right answer, in any
+  wording) are measured at every evaluation.
   """
   held = set(settings.names(config.task_options.get("held_out_families", "")))
   unknown = held - set(INSTRUCTION_FAMILIES)

@@ -36,3 +36,9 @@ def test_bleu_and_exact_match_report_standard_errors():
   match = generation.exact_match(predictions, references)
   assert match["exact_match"] == pytest.approx(40 / 60)
   assert match["exact_match_stderr"] == pytest.approx(uncertainty.stderr([i % 3 > 0 for i in range(60)]))
+
+
+def test_group_means_report_the_mean_its_error_and_each_group():
+  out = generation.group_means("correct", [1.0, 0.0, 1.0, 1.0], ["a", "a", "b", "b"])
+  assert out["correct"] == 0.75 and out["correct/a"] == 0.5 and out["correct/b"] == 1.0
+  assert out["correct_stderr"] == pytest.approx(uncertainty.stderr([1.0, 0.0, 1.0, 1.0]))

@@ -72,6 +72,12 @@ def score_components(prompt: str, response: str) -> dict[str, float]:
   }
 
 
+def correctness(prompt: str, response: str) -> float | None:
+  """How right `response` is for the re-solved `prompt` (in [0, 1]); None for a prompt not recognised."""
+  task = expected(prompt)
+  return None if task is None else float(task.check(response))
+
+
 def gold_score(prompt: str, response: str) -> float:
   """Hidden reward of ``response`` to ``prompt``; see the module docstring."""
   return total(score_components(prompt, response))

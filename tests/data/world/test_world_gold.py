@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from lm.data.world import WorldConfig, generate, gold_score
+from lm.data.world import WorldConfig, generate, gold, gold_score
 from lm.data.world.entities import build_world
 from lm.data.world.instructions import FAMILIES, TASKS
 from lm.data.world.solve import expected
@@ -87,3 +87,13 @@ def test_pairs_are_told_apart_by_what_decides_them():
              {"prompt": inst.prompt, "chosen": f"Sure! {inst.response}", "rejected": inst.response},
              {"prompt": inst.prompt, "chosen": wrong, "rejected": f"Ugh, obviously {wrong}"}]
   assert rewards.correctness_pairs(records).tolist() == [1.0, 0.0, 0.0]
+
+
+def test_correctness_credits_any_right_wording_and_none_for_unknown_prompts():
+  world = build_world(CONFIG, "validation")
+  inst = FAMILIES["sentiment"](random.Random("gold/correctness"), world)
+  label = "positive" if "positive" in inst.response else "negative"
+  assert gold.correctness(inst.prompt, inst.response) == 1.0
+  assert gold.correctness(inst.prompt, f"I would say the review is {label}.") == 1.0  # another wording
+  assert gold.correctness(inst.prompt, inst.wrong[0]) == 0.0
+  assert gold.correctness("Hum a tune.", "la la") is None
