@@ -27,13 +27,17 @@ def exact_match(predictions: Sequence[str], references: Sequence[str],
   return group_means("exact_match", [normalize(p) == normalize(r) for p, r in zip(predictions, references)], groups)
 
 
-def group_means(name: str, values: Sequence[float], groups: Sequence[str] | None = None) -> dict[str, float]:
-  """`name` (the mean of `values`), `name_stderr`, and `name/<group>` per group."""
+def group_means(name: str, values: Sequence[float], groups: Sequence[str] | None = None,
+                group_stderr: bool = False) -> dict[str, float]:
+  """`name` (the mean of `values`), `name_stderr`, and `name/<group>` per group (with `name/<group>_stderr`)."""
   out = {name: float(np.mean(values)) if len(values) else 0.0, f"{name}_stderr": uncertainty.stderr(values)}
   by_group = collections.defaultdict(list)
   for value, group in zip(values, groups or ()):
     by_group[group].append(value)
-  out.update({f"{name}/{g}": float(np.mean(v)) for g, v in sorted(by_group.items())})
+  for g, v in sorted(by_group.items()):
+    out[f"{name}/{g}"] = float(np.mean(v))
+    if group_stderr:
+      out[f"{name}/{g}_stderr"] = uncertainty.stderr(v)
   return out
 
 

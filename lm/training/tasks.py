@@ -124,7 +124,8 @@ def _instruct_evaluator(model, config, tok) -> Evaluator:
     metrics = generation.exact_match(outputs, references, families)
     if config.data.dataset == "world/instructions":  # any right answer counts, not just the reference's wording
       metrics.update(generation.group_means("correct", [gold.correctness(r["prompt"], o) or 0.0
-                                                        for r, o in zip(records, outputs)], families))
+                                                        for r, o in zip(records, outputs)], families,
+                                                       group_stderr=True))
     metrics["truncated_prompts_count"] = float(cut)
     return metrics, _examples(records, outputs, references, config, "prompt")
 

@@ -13,10 +13,12 @@ results), so re-running the command resumes the suite. `DIR/headline.json` gathe
 
     {"transfer": {task: {budget: {"pretrained": {"value", "stderr"}, "scratch": {...}}}},
      "fewshot": {task: {k: {"value", "stderr"}}},
-     "probe": {task: {"value", "stderr", "chance"}}}
+     "probe": {task: {"value", "stderr", "chance"}},
+     "heldout": {"<study>/<family>": {"pretrained": {"value", "stderr"}, "scratch": {...}}}}
 
 with budgets as strings ("50", "all") and k as strings ("0", "4"); a probe is reported at its study's largest
-budget. `config.only` restricts a call to some pieces (e.g. "pretrain_clm,study_instruct").
+budget, and so is a family the study's instruction tuning held out (task_options.held_out_families), by its gold
+correctness on the test split (any right answer in any wording). `config.only` restricts a call to some pieces (e.g. "pretrain_clm,study_instruct").
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _figure(value, stderr) -> dict:
 
 def headline(config, workdir: str) -> dict:
   """The suite's figures from whatever finished in `workdir` (see the module docstring for the layout)."""
-  out: dict = {"transfer": {}, "fewshot": {}, "probe": {}}
+  out: dict = {"transfer": {}, "fewshot": {}, "probe": {}, "heldout": {}}
   for name, spec in config.studies.items():
     path = os.path.join(workdir, f"study_{name}", study.RESULTS_FILE)
     if not os.path.isfile(path):
@@ -122,6 +124,10 @@ def headline(config, workdir: str) -> dict:
                                 "chance": study.CHANCE.get(results["headline"], float("nan"))}
       else:
         task.setdefault(budget, {})[row["init"]] = _figure(row["metric"], row["stderr"])
+      for family in settings.names(spec.config.get("task_options", {}).get("held_out_families", "")):
+        if row["budget"] == largest and f"correct/{family}" in row["test"]:  # gold correctness, never trained on
+          out["heldout"].setdefault(f"{name}/{family}", {})[row["init"]] = _figure(
+              row["test"][f"correct/{family}"], row["test"].get(f"correct/{family}_stderr", float("nan")))
   for name in config.fewshot:
     path = os.path.join(workdir, f"fewshot_{name}", evaluate.RESULTS_FILE)
     if not os.path.isfile(path):
@@ -152,6 +158,10 @@ def table(figures: dict) -> str:
     lines += ["", "| task | linear probe | chance |", "|---|---|---|"]
     lines += [f"| {t} | {p['value']:.3f} ± {p['stderr']:.3f} | {p['chance']:.3f} |"
               for t, p in figures["probe"].items()]
+  if figures.get("heldout"):
+    lines += ["", "| held-out family (zero-shot, gold correctness) | pretrained | scratch |", "|---|---|---|"]
+    lines += [f"| {t} | " + " | ".join(f"{s[k]['value']:.3f} ± {s[k]['stderr']:.3f}" if k in s else "-"
+                                     for k in ("pretrained", "scratch")) + " |" for t, s in figures["heldout"].items()]
   if figures["fewshot"]:
     shots = sorted({k for by_k in figures["fewshot"].values() for k in by_k}, key=int)
     lines += ["", "| task | " + " | ".join(f"k={k}" for k in shots) + " |", "|---" * (len(shots) + 1) + "|"]

@@ -39,6 +39,7 @@ def test_bleu_and_exact_match_report_standard_errors():
 
 
 def test_group_means_report_the_mean_its_error_and_each_group():
-  out = generation.group_means("correct", [1.0, 0.0, 1.0, 1.0], ["a", "a", "b", "b"])
+  out = generation.group_means("correct", [1.0, 0.0, 1.0, 1.0], ["a", "a", "b", "b"], group_stderr=True)
   assert out["correct"] == 0.75 and out["correct/a"] == 0.5 and out["correct/b"] == 1.0
+  assert out["correct/a_stderr"] == pytest.approx(0.5) and out["correct/b_stderr"] == 0.0
   assert out["correct_stderr"] == pytest.approx(uncertainty.stderr([1.0, 0.0, 1.0, 1.0]))

@@ -61,3 +61,22 @@ def test_unknown_pieces_and_starts_are_refused_before_anything_runs(task_data_di
   with pytest.raises(settings.ConfigError, match="studies.sentiment: start 'bert' is not a pretraining run"):
     transfer_suite.run(c, str(tmp_path / "b"))
   assert not os.path.exists(tmp_path / "b")  # refused before anything was written
+
+
+def test_a_held_out_family_is_reported_by_gold_correctness_at_the_largest_budget(tmp_path):
+  c = settings.load_config("configs/transfer/headline.py")
+  c.studies = {"instruct": c.studies.instruct}
+  c.studies.instruct.config.task_options.held_out_families = "sentiment"
+  c.fewshot = {}
+
+  def row(init, budget, correct):
+    return {"init": init, "budget": budget, "train_examples": budget or 20_000, "metric": 0.1, "stderr": 0.01,
+            "test": {"exact_match": 0.1, "correct/sentiment": correct, "correct/sentiment_stderr": 0.02}}
+
+  rows = [row("pretrained", 200, 0.9), row("scratch", 200, 0.9), row("pretrained", 0, 0.31), row("scratch", 0, 0.0)]
+  os.makedirs(tmp_path / "study_instruct")
+  settings.write_json(str(tmp_path / "study_instruct" / "results.json"), {"headline": "exact_match", "runs": rows})
+  figures = transfer_suite.headline(c, str(tmp_path))
+  assert figures["heldout"] == {"instruct/sentiment": {"pretrained": {"value": 0.31, "stderr": 0.02},
+                                                       "scratch": {"value": 0.0, "stderr": 0.02}}}
+  assert "| instruct/sentiment | 0.310 ± 0.020 | 0.000 ± 0.020 |" in transfer_suite.table(figures)
