@@ -48,3 +48,15 @@ def test_generation_past_the_positions_is_a_clear_error(setup):
                                        r"has max_len=48 learned positions"):
     decode.complete(model, params, tok, [[tok.bos_id] * 45], decode.SamplingConfig(max_new_tokens=8),
                     jax.random.key(0))
+
+
+def test_a_sentiment_suffix_ends_the_decoder_input_where_the_label_is_read(setup, world_data_dir):
+  tok = setup[0]
+  config = tiny_task_config("sentiment", world_data_dir)
+  config.architecture = "decoder"
+  review = {"text": tok.encode("The food was lovely."), "label": 1}
+  plain = tasks._sentiment_layout(config, tok).transform(review)["inputs"].tolist()
+  assert plain == [tok.bos_id, *review["text"], tok.eos_id]
+  config.task_options.suffix = "Rating:"
+  prompted = tasks._sentiment_layout(config, tok).transform(review)["inputs"].tolist()
+  assert prompted == [tok.bos_id, *review["text"], *tok.encode("Rating:")]  # no eos: read at the prompt's end
