@@ -20,9 +20,10 @@ import os
 import ml_collections
 
 
-# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and two knobs that change what it
-# teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews). See the README.
-WORLD = {"seed": 0, "scale": 1.0, "zx_lessons": 0.0, "sentiment_lexicon": "core"}
+# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and three knobs that change what it
+# teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews; reviewers' reactions in
+# world/text, which reveal each adjective's polarity). See the README.
+WORLD = {"seed": 0, "scale": 1.0, "zx_lessons": 0.0, "sentiment_lexicon": "core", "review_reactions": 0.0}
 
 
 def get_config(preset: str = "fewshot") -> ml_collections.ConfigDict:

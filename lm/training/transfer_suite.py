@@ -18,7 +18,8 @@ results), so re-running the command resumes the suite. `DIR/headline.json` gathe
 
 with budgets as strings ("50", "all") and k as strings ("0", "4"); a probe is reported at its study's largest
 budget, and so is a family the study's instruction tuning held out (task_options.held_out_families), by its gold
-correctness on the test split (any right answer in any wording). `config.only` restricts a call to some pieces (e.g. "pretrain_clm,study_instruct").
+correctness on the test split (any right answer in any wording). `config.only` restricts a call to some pieces
+(e.g. "pretrain_clm,study_instruct").
 """
 
 from __future__ import annotations

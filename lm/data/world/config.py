@@ -49,6 +49,10 @@ class WorldConfig:
   # polarity) or "large" (about 95 per polarity, see evaluative.py), whose polarity a small labelled set cannot
   # cover but the pretraining text's rated reviews reveal.
   sentiment_lexicon: str = "core"
+  # Share of the scoring sentences of review documents (world/text only; never the labelled reviews) that the
+  # reviewer follows with a reaction of the sentence's polarity ("I was delighted.", "I was upset."; see
+  # evaluative.py): context that reveals each adjective's polarity before any label. 0 keeps `text` as it was.
+  review_reactions: float = 0.0
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
@@ -56,6 +60,8 @@ class WorldConfig:
                        f"got {self.preference_noise}")
     if not 0.0 <= self.zx_lessons <= 1.0:
       raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
+    if not 0.0 <= self.review_reactions <= 1.0:
+      raise ValueError(f"WorldConfig.review_reactions must be in [0, 1], got {self.review_reactions}")
     if self.sentiment_lexicon not in ("core", "large"):
       raise ValueError(f"WorldConfig.sentiment_lexicon must be 'core' or 'large', got {self.sentiment_lexicon!r}")
     if self.scale <= 0:

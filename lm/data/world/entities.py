@@ -159,6 +159,7 @@ class World:
   products: list[Product]
   people: list[Person]
   lexicon: str = "core"  # evaluative adjectives of reviews: "core" or "large" (WorldConfig.sentiment_lexicon)
+  reactions: float = 0.0  # share of review-document sentences followed by a reaction (WorldConfig.review_reactions)
 
   @functools.cached_property
   def companies(self) -> list[Org]:
@@ -274,7 +275,9 @@ def _build_all(config: WorldConfig) -> dict[str, World]:
 def build_world(config: WorldConfig, split: str) -> World:
   """The entity pool of ``split``; names never repeat across splits of one seed."""
   # Knobs that do not change the entities share one build.
-  key = dataclasses.replace(config, scale=1.0, preference_noise=0.0, zx_lessons=0.0, sentiment_lexicon="core")
+  key = dataclasses.replace(config, scale=1.0, preference_noise=0.0, zx_lessons=0.0, sentiment_lexicon="core",
+                            review_reactions=0.0)
   world = _build_all(key)[split]
-  return world if config.sentiment_lexicon == world.lexicon else dataclasses.replace(
-      world, lexicon=config.sentiment_lexicon)
+  if (config.sentiment_lexicon, config.review_reactions) == (world.lexicon, world.reactions):
+    return world
+  return dataclasses.replace(world, lexicon=config.sentiment_lexicon, reactions=config.review_reactions)

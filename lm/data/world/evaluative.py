@@ -6,6 +6,10 @@ the lists below: a labelled set of 50-200 reviews meets a fraction of them, whil
 with their star ratings) shows each of them dozens of times. Whether a model learned their polarity before it saw a
 label is then what a transfer study measures.
 
+With `WorldConfig.review_reactions`, the review documents of the pretraining text (never the labelled reviews) also
+follow sentences with the reviewer's reaction ("I was delighted.", "That made me sad."), by the sentence's score under
+the labelling rule: context from which a language model can learn each adjective's polarity, as people learn it.
+
 The lists are module-private names on purpose: `vocab.known_words` collects the UPPER_CASE word lists of the
 template modules, and the name generator avoids those words, so listing them there would rename every entity of the
 world even with the core lexicon.
@@ -36,6 +40,10 @@ shabby shoddy sloppy sluggish sour squalid stale stuffy substandard tacky tastel
 troublesome ugly unbearable unfriendly unhelpful unreliable unsatisfying unusable upsetting vile
 wasteful woeful worthless wretched
 """
+# The reviewer's reaction after a sentence (WorldConfig.review_reactions), by the sentence's polarity. Private for the
+# same reason as the lists above.
+_reactions = {1: ("I was delighted.", "I was pleased.", "I was thrilled.", "That made me happy."),
+              -1: ("I was disappointed.", "I was annoyed.", "I was upset.", "That made me sad.")}
 positive: tuple[str, ...] = tuple(_positive.split())
 negative: tuple[str, ...] = tuple(_negative.split())
 LEXICONS = ("core", "large")
@@ -51,3 +59,8 @@ def adjective(rng: random.Random, sign: int, lexicon: str, core: tuple[tuple[str
   if lexicon == "large" and rng.random() >= CORE_SHARE:
     return rng.choice(positive if sign > 0 else negative)
   return rng.choice(core[0] if sign > 0 else core[1])
+
+
+def reaction(rng: random.Random, sign: int) -> str:
+  """What the reviewer felt about a sentence of polarity `sign` (+1 or -1), e.g. "I was delighted."."""
+  return rng.choice(_reactions[1 if sign > 0 else -1])

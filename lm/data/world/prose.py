@@ -7,8 +7,9 @@ import random
 from lm.data.world import english as en
 from lm.data.world.entities import Org, Person, Product, World
 from lm.data.world.layout import Document, name_list, paragraphs
-from lm.data.world.sentiment import MONTHS, review
-from lm.data.world.tokens import Tagged, article, fill, name_tags, prefix
+from lm.data.world import evaluative
+from lm.data.world.sentiment import MONTHS, review, sentence_score
+from lm.data.world.tokens import Tagged, article, fill, name_tags, prefix, render
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 NEWS_LAUNCH = ("{city}, {month} {day}, {year} - {org} announced on {weekday} that it will "
@@ -151,10 +152,24 @@ def news(rng: random.Random, world: World) -> Document:
                   + [org_profile(rng, nar, org)])
 
 
+def _with_reactions(rng: random.Random, sentences: list[Tagged], share: float) -> list[Tagged]:
+  """The review's sentences, each scoring one (not the opening one) followed, with probability `share`, by the
+  reviewer's reaction of its polarity under the labelling rule (evaluative.reaction)."""
+  out = sentences[:1]
+  for sentence in sentences[1:]:
+    out.append(sentence)
+    score = sentence_score(render(sentence))
+    if score and rng.random() < share:
+      out.append(fill(evaluative.reaction(rng, score), {}))
+  return out
+
+
 def review_document(rng: random.Random, world: World) -> Document:
   label = rng.randint(0, 1)
   subject = rng.choice(world.products) if rng.random() < 0.6 else rng.choice(world.cities)
   body = review(rng, world, label, rng.random() < 0.5, subject)
+  if world.reactions:  # draws from the stream only when on: without reactions, text is unchanged
+    body = _with_reactions(rng, body, world.reactions)
   is_product = isinstance(subject, Product)
   title = rng.choice(REVIEW_TITLES[:2] if is_product else REVIEW_TITLES[2:])
   slots = {"product": subject.mention, "city": subject.mention}
