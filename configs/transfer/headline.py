@@ -35,9 +35,10 @@ def _study(config: str, start: str, budgets: str, starts: str = "pretrained,scra
   return c
 
 
-# The world of every piece: Zx lessons in the documents (what T5 learns the language from) and the large evaluative
-# lexicon (polarity that rated reviews reveal and 50 labels cannot cover); see the README's world section.
-WORLD = {"zx_lessons": 0.1, "sentiment_lexicon": "large"}
+# The world of every piece: Zx lessons in the documents (what a pretrained model learns the language from), the large
+# evaluative lexicon (more words than 50 labels cover) and reviewers' reactions in the documents (which reveal each
+# word's polarity by context); see the README's world section.
+WORLD = {"zx_lessons": 0.1, "sentiment_lexicon": "large", "review_reactions": 0.5}
 
 
 def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
@@ -52,7 +53,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   # A causal LM on 512-token rows (8-shot prompts run to about 450 tokens) for instructions and in-context use.
   c.pretrain.clm = _load("pretrain/clm.py:tiny")
   c.pretrain.clm.data.update(seq_len=512, batch_size=8)
-  c.pretrain.clm.train.steps = 1500
+  c.pretrain.clm.train.steps = 3000  # 36 min here
   # T5 span corruption on English documents and the Zx side of the translation pairs: a decoder that has never
   # seen Zx cannot transfer to translation into it.
   c.pretrain.t5 = _load("pretrain/t5.py:tiny")
@@ -60,7 +61,12 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.pretrain.t5.train.steps = 2000
 
   c.studies = ml_collections.ConfigDict()
-  c.studies.sentiment = _study("finetune/sentiment.py:tiny", "bert", "50,200,1000,all", "pretrained,scratch,probe")
+  # Sentiment from the causal LM: the review then "I was", where the LM predicts the reviewer's reaction, and the
+  # classifier reads that position (prompt-based fine-tuning; both starts get the same input).
+  c.studies.sentiment = _study("finetune/sentiment.py:tiny", "clm", "50,200,1000,all", "pretrained,scratch,probe")
+  c.studies.sentiment.config.architecture = "decoder"
+  c.studies.sentiment.config.task_options.suffix = "I was"
+  c.studies.sentiment.config.eval.validation_examples = 500
   c.studies.ner = _study("finetune/ner.py:tiny", "bert", "50,200,1000,all", "pretrained,scratch,probe")
   c.studies.instruct = _study("finetune/instruct.py:tiny", "clm", "200,2000,all")
   c.studies.instruct.config.data.update(seq_len=512, batch_size=8)
