@@ -64,3 +64,9 @@ def adjective(rng: random.Random, sign: int, lexicon: str, core: tuple[tuple[str
 def reaction(rng: random.Random, sign: int) -> str:
   """What the reviewer felt about a sentence of polarity `sign` (+1 or -1), e.g. "I was delighted."."""
   return rng.choice(_reactions[1 if sign > 0 else -1])
+
+
+def was_reactions() -> dict[int, tuple[str, ...]]:
+  """The words of the "I was <word>." reactions by polarity: {1: ("delighted", ...), -1: ("disappointed", ...)}."""
+  return {sign: tuple(r[len("I was "):-1] for r in options if r.startswith("I was "))
+          for sign, options in _reactions.items()}
