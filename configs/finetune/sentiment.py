@@ -24,7 +24,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.data.seq_len = 128              # world reviews are 30-100 pieces; longer ones are cut and counted
   c.task_options = ml_collections.ConfigDict()
   c.task_options.truncate_side = "right"  # a review longer than seq_len keeps its beginning
-  # Text appended to every review, e.g. "Rating:" (prompt-based fine-tuning): a decoder then reads the label at the
-  # prompt's last piece, where a causal LM pretrained on rated reviews already predicts the stars. "" = none.
+  # Text appended to every review, e.g. "I was" (prompt-based fine-tuning): a decoder then reads the label at the
+  # prompt's last piece, where a causal LM pretrained on reviews predicts the reviewer's reaction. "" = none.
   c.task_options.suffix = ""
   return c

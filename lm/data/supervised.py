@@ -80,7 +80,7 @@ def classification(label_names: Sequence[str], *, start_id: int, end_id: int | N
 
   `field` must already be tokenized (a pipeline text field). Texts longer than `seq_len` lose
   tokens from `truncate_side` ("right" keeps the beginning) and are flagged in `truncated`.
-  `suffix` (token ids of a prompt such as "Rating:") follows the text and is never cut; `end_id=None`
+  `suffix` (token ids of a prompt such as "I was") follows the text and is never cut; `end_id=None`
   leaves the end token out, so a decoder reads the label where the prompt asks for what comes next.
   """
   tail = [*suffix] + ([] if end_id is None else [end_id])

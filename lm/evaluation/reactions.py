@@ -8,6 +8,7 @@ polarity it guesses right (0.5 = it learned the reaction words but not what deci
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 
@@ -31,17 +32,13 @@ def agreement(next_logprobs: Callable[[list[int]], np.ndarray], tokenizer, texts
   if pieces[1] & pieces[-1]:
     raise ValueError(f"The reaction words share first pieces under this tokenizer: {pieces}.")
   pattern = re.compile(rf"{PROMPT} ({'|'.join(words[1] + words[-1])})\.")
+  matches = itertools.islice(((text, m) for text in texts for m in pattern.finditer(text)), max_items)
   hits = []
-  for text in texts:
-    for match in pattern.finditer(text):
-      ids = tokenizer.encode(text[:match.start()] + PROMPT)[-(max_len - 1):]
-      probs = np.exp(next_logprobs([tokenizer.bos_id, *ids]))
-      guess = 1 if probs[list(pieces[1])].sum() > probs[list(pieces[-1])].sum() else -1
-      hits.append(guess == (1 if match.group(1) in words[1] else -1))
-      if len(hits) == max_items:
-        break
-    if len(hits) == max_items:
-      break
+  for text, match in matches:
+    ids = tokenizer.encode(text[:match.start()] + PROMPT)[-(max_len - 1):]
+    probs = np.exp(next_logprobs([tokenizer.bos_id, *ids]))
+    guess = 1 if probs[list(pieces[1])].sum() > probs[list(pieces[-1])].sum() else -1
+    hits.append(guess == (1 if match.group(1) in words[1] else -1))
   if not hits:
     raise ValueError("No 'I was <reaction>.' in these texts: is the world's review_reactions on?")
   return {"agreement": float(np.mean(hits)), "agreement_stderr": uncertainty.stderr(hits), "items": float(len(hits))}
