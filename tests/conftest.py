@@ -1,12 +1,18 @@
 """Test-wide setup: several CPU devices for JAX, before anything imports it."""
 
 import os
+import tempfile
 
 # Four host devices let single-process tests build data x fsdp meshes; must precede `import jax`.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # TFDS progress bars and absl warnings only clutter test output.
 os.environ.setdefault("TFDS_DISABLE_PROGRESS_BAR", "1")
+# Compilation dominates the suite on CPU, and many tests (and the command lines they start) compile the same tiny
+# programs: a persistent cache shared by the xdist workers and their subprocesses compiles each once. Keys include
+# the jax version, flags and program, so a cache left by an earlier run is safe to reuse.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "lm-tests-jax-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import random  # noqa: E402
 

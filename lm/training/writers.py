@@ -11,11 +11,30 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping
 
-import tensorboardX
-
 from lm import distributed
+
+
+def _import_tensorboardx():
+  """tensorboardX, imported without torch.
+
+  When torch is installed, tensorboardX imports it at once (2.2 s of every process's start here) only to accept torch
+  tensors, which lm never passes. Hiding torch during the import skips that; a torch already imported is left alone.
+  """
+  if "torch" in sys.modules:
+    import tensorboardX  # pylint: disable=g-import-not-at-top
+    return tensorboardX
+  sys.modules["torch"] = None  # `import torch` raises ImportError while this is set
+  try:
+    import tensorboardX  # pylint: disable=g-import-not-at-top
+  finally:
+    del sys.modules["torch"]
+  return tensorboardX
+
+
+tensorboardX = _import_tensorboardx()
 
 TENSORBOARD_DIR = "tensorboard"  # scalars here; `train.profile_steps` traces under its plugins/profile/
 
