@@ -64,7 +64,7 @@ reproduce-rlhf: $(STAMP)
 	$(PY) -m experiments.overoptimization --runs=$(RLHF_DIR)/ppo_kl0.01,$(RLHF_DIR)/ppo,$(RLHF_DIR)/ppo_kl0.2 \
 	  --best_of_n=$(RLHF_DIR)/bon --out=$(RLHF_DIR)
 
-# Issue 19's transfer and few-shot figures: pretraining (BERT, causal LM, T5 on English + Zx), transfer studies at
+# Issue 19's transfer and few-shot figures: a causal LM pretrained on the world, transfer studies from it at
 # every label budget from both starts with a learning-rate grid chosen on validation, linear probes, in-context
 # tables. Finished pieces are skipped, so a re-run resumes: runs/reproduce/transfer/headline.json and summary.md.
 TRANSFER_DIR := $(CURDIR)/runs/reproduce/transfer
