@@ -47,8 +47,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.only = ""  # run only these pieces (pretrain_<name>, study_<name>, fewshot_<name>); empty: all
 
   c.pretrain = ml_collections.ConfigDict()
-  # A causal LM on 512-token rows (8-shot prompts run to about 450 tokens): the start of sentiment, NER and instruction
-  # tuning, and the in-context model. (A tiny BERT, 2,500 steps, transferred to neither sentiment nor NER: README.)
+  # A causal LM on 512-token rows (8-shot prompts run to about 450 tokens): the start of every study and the
+  # in-context model. (A tiny BERT, 2,500 steps, transferred to neither sentiment nor NER: README.)
   c.pretrain.clm = _load("pretrain/clm.py:tiny")
   c.pretrain.clm.data.update(seq_len=512, batch_size=8)
   c.pretrain.clm.train.steps = 3000  # 36 min here
