@@ -31,10 +31,15 @@ def main(argv):
   with cli.reported():
     run = runs.load(_WORKDIR.value, _STEP.value)
     source = sources.open_split(pretrain.data_spec(run.config.data), _SPLIT.value)
-    apply = jax.jit(lambda params, ids: jax.nn.log_softmax(run.model.apply({"params": params}, ids)[0, -1]))
+    max_len = run.model.config.max_len
+    apply = jax.jit(lambda params, ids, last: jax.nn.log_softmax(run.model.apply({"params": params}, ids)[0, last]))
+
+    def next_logprobs(ids):  # right-padded to a multiple of 64: a causal model's logits before the pad are unchanged,
+      width = min(-(-len(ids) // 64) * 64, max_len)  # and the probe compiles a few shapes instead of one per length
+      return np.asarray(apply(run.params, jnp.asarray([ids + [0] * (width - len(ids))]), len(ids) - 1))
+
     texts = (source[i]["text"] for i in range(len(source)))
-    result = reactions.agreement(lambda ids: np.asarray(apply(run.params, jnp.asarray([ids]))), run.tokenizer,
-                                 texts, max_items=_ITEMS.value, max_len=run.model.config.max_len)
+    result = reactions.agreement(next_logprobs, run.tokenizer, texts, max_items=_ITEMS.value, max_len=max_len)
     print(f"# {run.workdir} at step {run.step}, {_SPLIT.value} documents")
     print(f"reaction polarity guessed right: {result['agreement']:.3f} ± {result['agreement_stderr']:.3f} "
           f"over {int(result['items'])} reactions (0.5 = chance)")
