@@ -53,6 +53,9 @@ class WorldConfig:
   # reviewer follows with a reaction of the sentence's polarity ("I was delighted.", "I was upset."; see
   # evaluative.py): context that reveals each adjective's polarity before any label. 0 keeps `text` as it was.
   review_reactions: float = 0.0
+  # Share of `text` documents that are quiz pages (solved questions of one few-shot task per page, in one of a few
+  # wordings; see quiz.py): in-context structure that rewards reading a page's earlier items. 0 keeps `text` as is.
+  quiz_pages: float = 0.0
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
@@ -60,6 +63,8 @@ class WorldConfig:
                        f"got {self.preference_noise}")
     if not 0.0 <= self.zx_lessons <= 1.0:
       raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
+    if not 0.0 <= self.quiz_pages <= 1.0:
+      raise ValueError(f"WorldConfig.quiz_pages must be in [0, 1], got {self.quiz_pages}")
     if not 0.0 <= self.review_reactions <= 1.0:
       raise ValueError(f"WorldConfig.review_reactions must be in [0, 1], got {self.review_reactions}")
     if self.sentiment_lexicon not in ("core", "large"):

@@ -21,6 +21,7 @@ from lm.data.world.preferences import preference_pair
 from lm.data.world.sentiment import review
 from lm.data.world.tokens import render
 from lm.data.world.translation import translation_pair
+from lm.data.world.quiz import quiz_page
 from lm.data.world.zx_lessons import lesson
 
 _SEGMENT_SENTENCES = 3  # longest NSP segment, in sentences
@@ -42,8 +43,13 @@ def _documents(world: World, config: WorldConfig, view: str, split: str) -> Iter
 
 def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
   for rng in _rngs(config, "text", split):
-    # The share test draws from the record's stream only when lessons are on: without them, text is unchanged.
-    doc = lesson(rng, world) if config.zx_lessons and rng.random() < config.zx_lessons else document(rng, world)
+    # Each share test draws from the record's stream only when its share is on: without them, text is unchanged.
+    if config.zx_lessons and rng.random() < config.zx_lessons:
+      doc = lesson(rng, world)
+    elif config.quiz_pages and rng.random() < config.quiz_pages:
+      doc = quiz_page(rng, world)
+    else:
+      doc = document(rng, world)
     yield {"text": doc.text()}
 
 

@@ -1,0 +1,48 @@
+"""Quiz pages in world/text (WorldConfig.quiz_pages): their share, one wording per page, and right answers."""
+
+import itertools
+import re
+
+import pytest
+
+from lm.data.world import WorldConfig, generate
+from lm.data.world.quiz import TITLES, WORDINGS
+
+
+def _texts(config, n=300):
+  return [r["text"] for r in itertools.islice(generate("text", "train", config), n)]
+
+
+def _is_quiz(text):
+  return text.split("\n")[0] in TITLES and text.split("\n")[1] == ""
+
+
+def test_off_by_default_and_a_set_share_of_documents_when_on():
+  assert not any(_is_quiz(t) for t in _texts(WorldConfig(scale=0.02)))
+  share = sum(_is_quiz(t) for t in _texts(WorldConfig(scale=0.02, quiz_pages=0.3))) / 300
+  assert 0.22 < share < 0.38
+  with pytest.raises(ValueError, match="quiz_pages"):
+    WorldConfig(quiz_pages=-0.1)
+
+
+def test_each_page_keeps_one_wording_and_its_answers_are_right():
+  pages = [t for t in _texts(WorldConfig(scale=0.02, quiz_pages=0.5)) if _is_quiz(t)]
+  entity_sets = [{"person", "place", "organisation", "product"}] + [set(a.values()) for _, a in
+                                                                  WORDINGS["entity_type"][1:]]
+  located = checked = 0
+  for page in pages:
+    items = page.split("\n\n")[1:]
+    assert 3 <= len(items) <= 8, page
+    answers = {item.split("\n")[-1].split("Answer: ")[-1] for item in items if "\nAnswer: " in item}
+    if any(a in s for s in entity_sets for a in answers):  # entity_type: every answer from one set
+      assert sum(answers <= s for s in entity_sets) >= 1, page
+      checked += 1
+    for item in items:
+      # located_in: the answer is the country the facts give for the asked city
+      if m := re.fullmatch(r"(.*)\nQuestion: (?:Which country is|In which country is|Where is) (.*?)(?: in)?\?"
+                           r"\nAnswer: (.*)", item, flags=re.S):
+        facts, city, country = m.groups()
+        sentence = next(s for s in re.split(r"(?<=\.) ", facts) if s.startswith(city + " "))
+        assert sentence.rstrip(".").endswith(country), item
+        located += 1
+  assert len(pages) > 100 and located > 50 and checked > 5
