@@ -19,11 +19,13 @@ import os
 
 import ml_collections
 
+from lm.data.world import config as world_config
 
-# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and three knobs that change what it
+
+# The built-in world's generation (lm.data.world.WorldConfig): seed and size, and four knobs that change what it
 # teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews; reviewers' reactions in
-# world/text, which reveal each adjective's polarity). See the README.
-WORLD = {"seed": 0, "scale": 1.0, "zx_lessons": 0.0, "sentiment_lexicon": "core", "review_reactions": 0.0}
+# world/text, which reveal each adjective's polarity; quiz pages of solved questions). See the README.
+WORLD = world_config.config_knobs()
 
 
 def get_config(preset: str = "fewshot") -> ml_collections.ConfigDict:

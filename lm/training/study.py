@@ -7,7 +7,8 @@ backbone: whether the features, not just the initialisation, carry over.
 
 The protocol is the same for every start: each run keeps the parameters of its best validation step (the task's
 headline metric), and with a learning-rate grid each start and budget reports the rate whose selected validation
-figure is best. The test split is read only for the reported figures, each with its standard error.
+figure is best (or, at budgets outside `grid_budgets`, trains at the rate that start chose at a grid budget). The
+test split is read only for the reported figures, each with its standard error.
 
 Each run lives in `DIR/<init>_<budget>[_lr<rate>]/` and is skipped when its results exist, so re-running the study
 resumes it. `DIR/results.json` and `DIR/transfer.png` (metric against budget with error bars, one line per start)
@@ -58,6 +59,21 @@ def parse_learning_rates(text: str) -> list[float]:
   return rates
 
 
+def parse_budget_steps(text: str) -> dict[int, int]:
+  """"200:400,all:1000" -> {200: 400, 0: 1000}: training steps at those budgets (the config's elsewhere)."""
+  out = {}
+  for item in settings.names(text):
+    budget, sep, steps = item.partition(":")
+    if not sep or not steps.strip().isdigit() or int(steps) < 1:
+      raise settings.ConfigError(f"budget_steps: {item!r} is not <budget>:<steps>, e.g. 200:400 or all:1000.")
+    out[parse_budgets(budget)[0]] = int(steps)
+  return out
+
+
+def _size(budget: int) -> float:
+  return math.inf if budget == 0 else budget
+
+
 def _run_name(init: str, budget: int, rate: float | None = None) -> str:
   return f"{init}_{budget or 'all'}" + ("" if rate is None else f"_lr{rate:g}")
 
@@ -68,9 +84,12 @@ STARTS = ("pretrained", "scratch", "probe")
 DEFAULT_STARTS = ("pretrained", "scratch")
 
 
-def _run_config(config, init: str, budget: int, rate: float | None, tokenizer_file: str, headline: str):
+def _run_config(config, init: str, budget: int, rate: float | None, tokenizer_file: str, headline: str,
+                steps: int | None = None):
   run_config = copy.deepcopy(config)
   run_config.data.train_examples = budget
+  if steps is not None:
+    run_config.train.steps = steps
   run_config.init_from = "" if init == "scratch" else config.init_from
   if init == "scratch" and os.path.isfile(tokenizer_file):
     run_config.tokenizer.model_file = tokenizer_file  # the same ids as the pretrained start: a fair test
@@ -84,13 +103,19 @@ def _run_config(config, init: str, budget: int, rate: float | None, tokenizer_fi
 
 
 def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFAULT_STARTS,
-        learning_rates: list[float] = ()) -> dict:
+        learning_rates: list[float] = (), grid_budgets: list[int] | None = None,
+        budget_steps: dict[int, int] | None = None) -> dict:
   """Runs (or resumes) the study; returns what it writes to `DIR/results.json`.
 
   Protocol: every run selects its parameters on validation by the task's headline metric (unless the config names
   another `train.select_metric`); with several `learning_rates`, each start and budget trains at every rate and
   reports the run whose selected validation figure is best. The test split is read only for the reported figures.
   `starts` may leave out "scratch" (e.g. a second pretrained start whose scratch runs exist elsewhere).
+
+  To fit a time budget, `grid_budgets` (default: every budget) limits the grid to some budgets: elsewhere each start
+  trains once, at the rate it chose (on validation) at the largest grid budget below (else the smallest grid
+  budget). `budget_steps` gives some budgets their own number of steps (the same for every start), e.g. fewer for a
+  budget whose runs select an early step anyway.
   """
   if not starts or set(starts) - set(STARTS):
     raise settings.ConfigError(f"--starts: expected some of {', '.join(STARTS)}, got {', '.join(starts)}.")
@@ -104,27 +129,50 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
   train_size = len(sources.open_split(pretrain.data_spec(config.data), "train"))
   tokenizer_file = os.path.join(source.run_dir or "", rundir.TOKENIZER_FILE)
   grid = len(learning_rates) > 1  # run names carry the rate only when there is a choice
+  grid_budgets = budgets if grid_budgets is None else grid_budgets
+  budget_steps = budget_steps or {}
+  if grid and not set(grid_budgets) & set(budgets):
+    raise settings.ConfigError(f"grid_budgets: none of {grid_budgets} is a budget of this study ({budgets}).")
+  if set(budget_steps) - set(budgets):
+    raise settings.ConfigError(f"budget_steps: {sorted(set(budget_steps) - set(budgets))} are not budgets of this "
+                               f"study ({budgets}).")
+  # Grid budgets first, so the others can take the rate each start chose.
+  order = sorted(budgets, key=lambda b: (b not in grid_budgets, _size(b)))
+  chosen: dict[tuple[str, int], float] = {}
   rows = []
-  for budget in budgets:
+  for budget in order:
+    steps = budget_steps.get(budget)
     for init in starts:
+      if not grid or budget in grid_budgets:
+        rates, carried = learning_rates or [None], None
+      else:
+        searched = sorted((b for b in grid_budgets if b in budgets), key=_size)
+        carried = max((b for b in searched if _size(b) < _size(budget)), key=_size, default=searched[0])
+        rates = [chosen[(init, carried)]]
       candidates = []
-      for rate in learning_rates or [None]:
+      for rate in rates:
         run_dir = os.path.join(workdir, _run_name(init, budget, rate if grid else None))
         path = os.path.join(run_dir, finetune.RESULTS_FILE)
         if not os.path.isfile(path):
-          run_config = _run_config(config, init, budget, rate, tokenizer_file, task.headline)
-          logging.info("Transfer study: %s start, %s training examples, learning rate %g.", init, budget or "all",
-                       run_config.optimizer.learning_rate)
+          run_config = _run_config(config, init, budget, rate, tokenizer_file, task.headline, steps)
+          logging.info("Transfer study: %s start, %s training examples, learning rate %g, %d steps.", init,
+                       budget or "all", run_config.optimizer.learning_rate, run_config.train.steps)
           if finetune.run(run_config, run_dir).loop.preempted:
             raise loop.Preempted(f"Transfer study: the {init} run with {budget or 'all'} examples was preempted; "
                                  "re-run the same command to resume it.")
         candidates.append((config.optimizer.learning_rate if rate is None else rate, settings.load_json(path),
                            os.path.basename(run_dir)))
-      rows.append({"budget": budget, **_row(init, candidates, task.headline)})
+      row = {"budget": budget, "steps": steps or config.train.steps, **_row(init, candidates, task.headline)}
+      if carried is not None:
+        row["learning_rate_from"] = carried or "all"  # the budget whose grid chose this start's rate
+      chosen[(init, budget)] = row["learning_rate"]
+      rows.append(row)
+  rows.sort(key=lambda r: (_size(r["budget"]), starts.index(r["init"])))
   summary = {"task": config.task, "task_options": settings.to_dict(config.get("task_options", {})),
              "architecture": config.architecture, "headline": task.headline,
              "init_from": config.init_from, "steps": config.train.steps, "train_split_size": train_size,
-             "learning_rates": list(learning_rates), "runs": rows}
+             "learning_rates": list(learning_rates), "grid_budgets": list(grid_budgets) if grid else [],
+             "budget_steps": {str(b or "all"): n for b, n in budget_steps.items()}, "runs": rows}
   settings.write_json(os.path.join(workdir, RESULTS_FILE), summary)
   curves = {init: [(r["train_examples"], r["metric"], r["stderr"]) for r in rows if r["init"] == init]
             for init in starts}
@@ -169,7 +217,9 @@ def table(summary: dict) -> str:
     if row is None:
       return "-"
     val = row.get("validation_metric")
-    detail = f"lr {row['learning_rate']:g}" + ("" if val is None else f", val {val:.3f}")
+    carried = row.get("learning_rate_from")
+    detail = (f"lr {row['learning_rate']:g}" + ("" if carried is None else f" from {carried}")
+              + ("" if val is None else f", val {val:.3f}"))
     return f"{row['metric']:.3f} ± {row['stderr']:.3f} ({detail})"
 
   for n in budgets:

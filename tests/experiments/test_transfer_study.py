@@ -1,6 +1,7 @@
 """The transfer study end to end: both starts at two budgets, results.json, the plot, and resuming."""
 
 import json
+import math
 import os
 
 import pytest
@@ -80,3 +81,42 @@ def test_the_table_gives_each_start_its_error_and_the_difference_its_own():
   with pytest.raises(settings.ConfigError, match="learning_rates"):
     study.parse_learning_rates("1e-3,fast")
   assert study.parse_learning_rates("1e-4, 3e-4") == [1e-4, 3e-4] and study.parse_learning_rates("") == []
+
+
+def test_grid_budgets_search_rates_where_asked_and_carry_each_starts_choice_to_the_others(
+    task_data_dir, causal_run, tmp_path, monkeypatch):
+  trained = []
+
+  def fake_run(config, workdir):  # validation prefers 1e-3 for the pretrained start and 1e-2 for scratch
+    os.makedirs(workdir)
+    rate, budget, steps = config.optimizer.learning_rate, config.data.train_examples, config.train.steps
+    trained.append((bool(config.init_from), budget, rate, steps))
+    best = 1e-3 if config.init_from else 1e-2
+    val = 0.9 - abs(math.log10(rate / best)) / 10
+    settings.write_json(os.path.join(workdir, finetune.RESULTS_FILE), {
+        "train_examples": budget or 500, "validation": {"span_f1": val}, "test": {"span_f1": val, "span_f1_stderr": 0.01},
+        "seconds": 1.0, "selected_step": steps})
+    return finetune.Result(loop=loop.Result(state=None, step=steps, preempted=False, last_train={}, last_eval={}),
+                           test={}, seconds=1.0)
+
+  monkeypatch.setattr(finetune, "run", fake_run)
+  config = tiny_task_config("ner", task_data_dir)
+  config.init_from, config.architecture = causal_run, "decoder"
+  config.train.steps = 40
+  summary = study.run(config, str(tmp_path), [200, 0, 50], ("pretrained", "scratch"), [1e-3, 1e-2],
+                      grid_budgets=[50], budget_steps=study.parse_budget_steps("50:20"))
+  # The grid ran at 50 only (two rates per start, 20 steps); 200 and all ran once, at each start's choice.
+  assert sorted(trained) == sorted([(True, 50, 1e-3, 20), (True, 50, 1e-2, 20), (False, 50, 1e-3, 20),
+                                    (False, 50, 1e-2, 20), (True, 200, 1e-3, 40), (False, 200, 1e-2, 40),
+                                    (True, 0, 1e-3, 40), (False, 0, 1e-2, 40)])
+  rows = {(r["init"], r["budget"]): r for r in summary["runs"]}
+  assert [r["budget"] for r in summary["runs"]] == [50, 50, 200, 200, 0, 0]
+  assert rows[("scratch", 200)]["learning_rate_from"] == 50 and "grid" in rows[("scratch", 50)]
+  assert rows[("pretrained", 50)]["steps"] == 20 and rows[("pretrained", 0)]["steps"] == 40
+  assert "lr 0.01 from 50" in study.table(summary)
+  assert study.parse_budget_steps("200:400, all:1000") == {200: 400, 0: 1000}
+  for bad in ("200", "200:x", "200:0"):
+    with pytest.raises(settings.ConfigError, match="budget_steps"):
+      study.parse_budget_steps(bad)
+  with pytest.raises(settings.ConfigError, match="grid_budgets"):
+    study.run(config, str(tmp_path), [200], ("pretrained",), [1e-3, 1e-2], grid_budgets=[50])

@@ -73,6 +73,17 @@ class WorldConfig:
       raise ValueError(f"WorldConfig.scale must be positive, got {self.scale}")
 
 
+# The knobs a run's config sets (`data.world`): seed and size, and the ones that change what world/text teaches before
+# any label. The others (entity counts, noise) keep their defaults.
+CONFIG_KNOBS: tuple[str, ...] = ("seed", "scale", "zx_lessons", "sentiment_lexicon", "review_reactions", "quiz_pages")
+
+
+def config_knobs() -> dict:
+  """`data.world` of a run config: `CONFIG_KNOBS` at their defaults."""
+  defaults = WorldConfig()
+  return {name: getattr(defaults, name) for name in CONFIG_KNOBS}
+
+
 def check_view(view: str) -> None:
   if view not in VIEWS:
     raise ValueError(f"unknown world view {view!r}; valid views: {', '.join(VIEWS)}")
