@@ -27,4 +27,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   # Text appended to every review, e.g. "I was" (prompt-based fine-tuning): a decoder then reads the label at the
   # prompt's last piece, where a causal LM pretrained on reviews predicts the reviewer's reaction. "" = none.
   c.task_options.suffix = ""
+  # Label words that start a decoder's head as the LM's own choice (lm/training/verbalizer.py), classes in label order
+  # (neg|pos), e.g. "disappointed,annoyed,upset|delighted,pleased,thrilled" after the suffix "I was". "" = a fresh head.
+  c.task_options.verbalizer = ""
   return c

@@ -17,7 +17,7 @@ from absl import logging
 
 from lm import distributed, settings
 from lm.data import corpus, sources
-from lm.training import adapt, loop, optimizers, pretrain, rundir, sharding, tasks, transfer, writers
+from lm.training import adapt, loop, optimizers, pretrain, rundir, sharding, tasks, transfer, verbalizer, writers
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -110,6 +110,12 @@ def run(config, workdir: str) -> Result:
   evaluate = task.evaluator(model, config, tokenizer)
   init_params = tasks.init_params(model, config.architecture, config.data.seq_len, layout.decoder_seq_len)
   warm = transfer.warm_start(source, key, settings.to_dict(config.model)) if source is not None else None
+  if words := config.get("task_options", {}).get("verbalizer", ""):
+    if config.architecture != "decoder" or getattr(model, "per_token", True):
+      raise settings.ConfigError("task_options.verbalizer starts a decoder's sequence classifier from label words; "
+                                 f"task {config.task!r} with architecture {config.architecture!r} has none.")
+    pieces = verbalizer.first_pieces(tokenizer, verbalizer.parse(words, model.num_classes))
+    warm = verbalizer.then(warm, verbalizer.init_head(pieces, model_cfg))
   if adapt_cfg.lora:  # the state holds {"base", "lora"}; everything else sees the merged weights
     if model_cfg.scan_layers:
       raise settings.ConfigError("adapt.lora_rank needs model.scan_layers=False (adapters are per layer).")
