@@ -66,6 +66,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.sentiment = _study("finetune/sentiment.py:tiny", "clm", "50,200,1000,all", "pretrained,scratch,probe")
   c.studies.sentiment.config.architecture = "decoder"
   c.studies.sentiment.config.task_options.suffix = "I was"
+  # The head starts as the LM's choice between the reaction words (prompt-based fine-tuning; every start the same).
+  c.studies.sentiment.config.task_options.verbalizer = "disappointed,annoyed,upset|delighted,pleased,thrilled"
   c.studies.sentiment.config.eval.validation_examples = 500
   # NER from the causal LM: each word's tag read at its first piece, from the words before it (a decoder tagger).
   c.studies.ner = _study("finetune/ner.py:tiny", "clm", "50,200,1000,all", "pretrained,scratch,probe")

@@ -94,8 +94,8 @@ def test_grid_budgets_search_rates_where_asked_and_carry_each_starts_choice_to_t
     best = 1e-3 if config.init_from else 1e-2
     val = 0.9 - abs(math.log10(rate / best)) / 10
     settings.write_json(os.path.join(workdir, finetune.RESULTS_FILE), {
-        "train_examples": budget or 500, "validation": {"span_f1": val}, "test": {"span_f1": val, "span_f1_stderr": 0.01},
-        "seconds": 1.0, "selected_step": steps})
+        "train_examples": budget or 500, "validation": {"span_f1": val},
+        "test": {"span_f1": val, "span_f1_stderr": 0.01}, "seconds": 1.0, "selected_step": steps})
     return finetune.Result(loop=loop.Result(state=None, step=steps, preempted=False, last_train={}, last_eval={}),
                            test={}, seconds=1.0)
 
