@@ -85,6 +85,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.translation.config.task_options.template = "Example: {prompt} In Zx:"
   c.studies.translation.config.train.eval_every = 250
   c.studies.translation.budget_steps = "200:400"  # 200 pairs: both starts selected step 250 of 1,000 (README)
+  # Two rates, to stay within the hour: 6 runs of 1,000 steps take ~10 min each here, 4 of 400 steps ~4 min.
+  c.studies.translation.learning_rates = "1e-3,3e-3"
   c.studies.translation.config.eval.update(validation_examples=100, test_examples=1000)
 
   c.fewshot = ml_collections.ConfigDict()
