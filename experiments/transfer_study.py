@@ -36,7 +36,7 @@ def main(argv):
   with cli.reported():
     summary = study.run(_CONFIG.value, _WORKDIR.value, study.parse_budgets(_BUDGETS.value),
                         tuple(_STARTS.value), study.parse_learning_rates(_RATES.value),
-                        study.parse_budgets(_GRID_BUDGETS.value) if _GRID_BUDGETS.value else None,
+                        study.parse_grid_budgets(_GRID_BUDGETS.value),
                         study.parse_budget_steps(_BUDGET_STEPS.value))
   print(study.table(summary))
   print(f"Wrote {_WORKDIR.value}/{study.RESULTS_FILE} and {_WORKDIR.value}/{study.PLOT_FILE}.")

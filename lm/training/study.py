@@ -59,6 +59,11 @@ def parse_learning_rates(text: str) -> list[float]:
   return rates
 
 
+def parse_grid_budgets(text: str) -> list[int] | None:
+  """"50,200" -> [50, 200]; "" -> None (the grid at every budget)."""
+  return parse_budgets(text) if text.strip() else None
+
+
 def parse_budget_steps(text: str) -> dict[int, int]:
   """"200:400,all:1000" -> {200: 400, 0: 1000}: training steps at those budgets (the config's elsewhere)."""
   out = {}

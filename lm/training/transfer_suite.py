@@ -88,7 +88,7 @@ def run(config, workdir: str) -> dict:
     logging.info("== Transfer suite: study %s from %s", name, task_config.init_from)
     summary = study.run(task_config, os.path.join(workdir, f"study_{name}"), study.parse_budgets(spec.budgets),
                         tuple(settings.names(spec.starts)), study.parse_learning_rates(spec.learning_rates),
-                        study.parse_budgets(spec.grid_budgets) if spec.get("grid_budgets") else None,
+                        study.parse_grid_budgets(spec.get("grid_budgets", "")),
                         study.parse_budget_steps(spec.get("budget_steps", "")))
     logging.info("Study %s:\n%s", name, study.table(summary))
   for name, spec in config.fewshot.items():

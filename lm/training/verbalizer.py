@@ -37,35 +37,25 @@ def first_pieces(tokenizer, classes: list[list[str]]) -> list[list[int]]:
   return pieces
 
 
-def _unbox(x):
-  return getattr(x, "value", x)
-
-
-def _rebox(old, new):
-  return old.replace_boxed(new) if hasattr(old, "replace_boxed") else new
-
-
 def init_head(pieces: list[list[int]], model_config) -> Callable[[Any], Any]:
   """`params -> params` with the classifier head (`head/kernel [D, C]`, `head/bias [C]`) set from the backbone's
   output embeddings (tied token embeddings, or the untied unembedding)."""
 
-  def apply(params):
+  def apply(params):  # unboxed, as every warm start sees them (lm/training/state.py)
     embedder = params["backbone"]["embedder"]
     if model_config.tie_embeddings:
-      table_VxD = _unbox(embedder["tokens"]["embedding"])
+      table_VxD = embedder["tokens"]["embedding"]
       if model_config.scale_tied_logits:
         table_VxD = table_VxD * model_config.d_model ** -0.5
     else:
-      table_VxD = _unbox(embedder["unembed"]["kernel"]).T
+      table_VxD = embedder["unembed"]["kernel"].T
     kernel_DxC = jnp.stack([table_VxD[jnp.asarray(ids)].mean(axis=0) for ids in pieces], axis=1)
     head = params["head"]
-    old_kernel, old_bias = head["kernel"], head["bias"]
-    if _unbox(old_kernel).shape != kernel_DxC.shape:
-      raise settings.ConfigError(f"task_options.verbalizer: the head is {_unbox(old_kernel).shape}, the verbalizer "
+    if head["kernel"].shape != kernel_DxC.shape:
+      raise settings.ConfigError(f"task_options.verbalizer: the head is {head['kernel'].shape}, the verbalizer "
                                  f"gives {kernel_DxC.shape} (one word list per class, per-sequence tasks only).")
-    new_head = {**head, "kernel": _rebox(old_kernel, kernel_DxC.astype(_unbox(old_kernel).dtype)),
-                "bias": _rebox(old_bias, jnp.zeros_like(_unbox(old_bias)))}
-    return {**params, "head": new_head}
+    return {**params, "head": {**head, "kernel": kernel_DxC.astype(head["kernel"].dtype),
+                               "bias": jnp.zeros_like(head["bias"])}}
 
   return apply
 

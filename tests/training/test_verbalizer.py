@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,9 +32,9 @@ class Pieces:
 def test_the_head_starts_as_the_lms_mean_logit_over_each_class_words(tied):
   config = dataclasses.replace(CONFIG, tie_embeddings=tied, scale_tied_logits=tied)
   tokens = jax.random.randint(jax.random.PRNGKey(0), (3, 10), 1, 61)
-  lm_params = Decoder(config).init(jax.random.PRNGKey(1), tokens)["params"]
+  lm_params = nn.unbox(Decoder(config).init(jax.random.PRNGKey(1), tokens)["params"])
   classifier = Classifier(config, 2, backbone="decoder")
-  params = classifier.init(jax.random.PRNGKey(2), tokens)["params"]
+  params = nn.unbox(classifier.init(jax.random.PRNGKey(2), tokens)["params"])
   params = {**params, "backbone": lm_params}
   pieces = verbalizer.first_pieces(Pieces(), verbalizer.parse("bad, awful|good,great", 2))
   assert pieces == [[7, 9], [11, 12]]

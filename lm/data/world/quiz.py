@@ -68,15 +68,20 @@ def _replace(text: str, replacements: dict[str, str]) -> str:
   return text
 
 
+def _line(text: str) -> list:
+  """One line of a page: a single untagged sentence."""
+  return [[(tok, "O") for tok in tokenize(text)]]
+
+
 def quiz_page(rng: random.Random, world: World) -> Document:
   """A titled page of 3 to 8 solved questions of one few-shot task, in one wording."""
   task = rng.choice(FEWSHOT_TASKS)
   prompt_words, answer_words = rng.choice(WORDINGS[task])
-  lines: list[list] = [[[(tok, "O") for tok in tokenize(rng.choice(TITLES))]]]
+  lines: list[list] = [_line(rng.choice(TITLES))]
   for _ in range(rng.randint(3, 8)):
     item = fewshot_item(rng, world, task)
     answer = item["choices"][item["answer"]]
     solved = _replace(item["prompt"], prompt_words) + " " + answer_words.get(answer, answer)
     lines.append([])  # a blank line between items, as the few-shot harness joins demonstrations
-    lines += [[[(tok, "O") for tok in tokenize(line)]] for line in solved.split("\n")]
+    lines += [_line(line) for line in solved.split("\n")]
   return Document("quiz", lines)

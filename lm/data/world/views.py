@@ -18,10 +18,10 @@ from lm.data.world.fewshot import FEWSHOT_TASKS, fewshot_item
 from lm.data.world.instructions import instruction
 from lm.data.world.ner import ner_record
 from lm.data.world.preferences import preference_pair
+from lm.data.world.quiz import quiz_page
 from lm.data.world.sentiment import review
 from lm.data.world.tokens import render
 from lm.data.world.translation import translation_pair
-from lm.data.world.quiz import quiz_page
 from lm.data.world.zx_lessons import lesson
 
 _SEGMENT_SENTENCES = 3  # longest NSP segment, in sentences
