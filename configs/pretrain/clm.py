@@ -108,6 +108,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.log_every = 50                   # train metrics averaged over this many steps
   c.train.eval_every = 100 if preset == "tiny" else 1000  # validation every N steps and at the end
   c.train.eval_batches = 20                # validation batches per evaluation (0 = whole split)
+  c.train.eval_at_start = False           # also evaluate step 0 (model selection may keep the start)
   c.train.checkpoint_every = 200 if preset == "tiny" else 1000  # orbax checkpoint every N steps, at the end, on SIGTERM
   c.train.keep_checkpoints = 3
   c.train.accum_steps = 1                  # gradient accumulation: microbatches per step

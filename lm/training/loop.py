@@ -40,6 +40,9 @@ class LoopConfig:
   steps: int = 1000                   # total optimiser steps
   log_every: int = 50                 # average and write train metrics every N steps
   eval_every: int = 250               # evaluate on the validation split every N steps (and at the end)
+  # Also evaluate the starting parameters (step 0) of a fresh run: model selection may then keep them, e.g. a
+  # pretrained start whose verbalizer head already does the task better than any step trained on a few labels.
+  eval_at_start: bool = False
   eval_batches: int = 20              # validation batches per evaluation; 0 = the whole split
   checkpoint_every: int = 500         # save every N steps (and at the end, and on SIGTERM)
   keep_checkpoints: int = 3           # newest checkpoints kept on disk
@@ -324,6 +327,12 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
       if stopped_early:
         logging.info("This run stopped early at step %d (no better %s in %d evaluations).", selector.stopped_at,
                      selector.metric, config.select_patience)
+      if config.eval_at_start and start == 0 and (eval_step is not None or on_eval is not None):
+        last_eval = evaluate(0)
+        logging.info("step 0 eval: %s", _short(last_eval))
+        if selector is not None:
+          selector.offer(0, last_eval, state.params)
+        interval_start = time.perf_counter()
       while step < config.steps and not stopped_early:
         profiler.before(step + 1)
         batch = train_iter.next_batch(state) if on_policy else next(train_iter)

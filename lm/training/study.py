@@ -6,7 +6,7 @@ Every run has the same config, steps, seeds and tokenizer (the pretrained run's)
 backbone: whether the features, not just the initialisation, carry over.
 
 The protocol is the same for every start: each run keeps the parameters of its best validation step (the task's
-headline metric), and with a learning-rate grid each start and budget reports the rate whose selected validation
+headline metric; step 0, the start itself, is a candidate too), and with a learning-rate grid each start and budget reports the rate whose selected validation
 figure is best (or, at budgets outside `grid_budgets`, trains at the rate that start chose at a grid budget). The
 test split is read only for the reported figures, each with its standard error.
 
@@ -104,6 +104,7 @@ def _run_config(config, init: str, budget: int, rate: float | None, tokenizer_fi
     run_config.optimizer.learning_rate = rate
   if not run_config.train.select_metric:  # the reported parameters are those of the best validation step
     run_config.train.select_metric, run_config.train.select_mode = headline, "max"
+  run_config.train.eval_at_start = True  # ...and the start is a candidate: a step trained on few labels may be worse
   return run_config
 
 
@@ -113,7 +114,7 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
   """Runs (or resumes) the study; returns what it writes to `DIR/results.json`.
 
   Protocol: every run selects its parameters on validation by the task's headline metric (unless the config names
-  another `train.select_metric`); with several `learning_rates`, each start and budget trains at every rate and
+  another `train.select_metric`), among its evaluations and step 0; with several `learning_rates`, each start and budget trains at every rate and
   reports the run whose selected validation figure is best. The test split is read only for the reported figures.
   `starts` may leave out "scratch" (e.g. a second pretrained start whose scratch runs exist elsewhere).
 

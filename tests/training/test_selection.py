@@ -120,3 +120,17 @@ def test_early_stopping_ends_the_run_and_a_rerun_trains_no_further(text_files, d
 def test_patience_needs_a_metric():
   with pytest.raises(ValueError, match="select_patience=2"):
     loop.LoopConfig(select_patience=2)
+
+
+def test_eval_at_start_makes_the_start_a_candidate(text_files, data_dir, tmp_path):
+  workdir = str(tmp_path)
+  # Selecting the largest loss keeps the untrained start: step 0, evaluated before the first update.
+  config = tiny_pretrain_config(text_files, data_dir, select_metric="loss", select_mode="max", eval_at_start=True)
+  result = pretrain.run(config, workdir)
+  rows = evals(workdir)
+  assert sorted(rows) == [0, 10, 20] and rows[0]["loss"] > rows[10]["loss"] > rows[20]["loss"]
+  assert (result.step, result.selected_step) == (20, 0)
+  assert runs.load(workdir).step == 0
+  assert any(not np.array_equal(a, b) for a, b in zip(leaves(result.params), leaves(result.state.params)))
+  again = pretrain.run(config, workdir)  # a finished run re-run: no second evaluation of step 0
+  assert again.selected_step == 0 and sorted(evals(workdir)) == [0, 10, 20]
