@@ -56,6 +56,11 @@ class WorldConfig:
   # Share of `text` documents that are quiz pages (solved questions of one few-shot task per page, in one of a few
   # wordings; see quiz.py): in-context structure that rewards reading a page's earlier items. 0 keeps `text` as is.
   quiz_pages: float = 0.0
+  # What a quiz page names and how it asks: "seen" (the world's entities, in any of the task's wordings, the few-shot
+  # one included) or "fresh" (entities made up for the page, so only the page's own lines answer its located_in and
+  # older questions, and never the few-shot wording, so a few-shot prompt asks in a way no page did and its
+  # demonstrations are what shows how to answer: see quiz.py).
+  quiz_style: str = "seen"
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
@@ -67,6 +72,8 @@ class WorldConfig:
       raise ValueError(f"WorldConfig.quiz_pages must be in [0, 1], got {self.quiz_pages}")
     if not 0.0 <= self.review_reactions <= 1.0:
       raise ValueError(f"WorldConfig.review_reactions must be in [0, 1], got {self.review_reactions}")
+    if self.quiz_style not in ("seen", "fresh"):
+      raise ValueError(f"WorldConfig.quiz_style must be 'seen' or 'fresh', got {self.quiz_style!r}")
     if self.sentiment_lexicon not in ("core", "large"):
       raise ValueError(f"WorldConfig.sentiment_lexicon must be 'core' or 'large', got {self.sentiment_lexicon!r}")
     if self.scale <= 0:
@@ -75,7 +82,8 @@ class WorldConfig:
 
 # The knobs a run's config sets (`data.world`): seed and size, and the ones that change what world/text teaches before
 # any label. The others (entity counts, noise) keep their defaults.
-CONFIG_KNOBS: tuple[str, ...] = ("seed", "scale", "zx_lessons", "sentiment_lexicon", "review_reactions", "quiz_pages")
+CONFIG_KNOBS: tuple[str, ...] = ("seed", "scale", "zx_lessons", "sentiment_lexicon", "review_reactions", "quiz_pages",
+                                "quiz_style")
 
 
 def config_knobs() -> dict:

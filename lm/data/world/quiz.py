@@ -16,13 +16,18 @@ Items are drawn like the few-shot items (`fewshot.py`) with the split's own worl
 entity) from the page's own random stream; a page never copies a `fewshot` record. Each page picks one wording of
 its question and one set of answer words, and the first wording is the few-shot one, so the page's earlier items are
 what tells a reader how this page answers: the pressure that makes a model read its context.
+
+With `WorldConfig.quiz_style="fresh"` a page names entities made up for it (`entities.made_up_world`): a located_in
+or older answer is then in the page's own lines and nowhere else, which rewards looking it up in context rather than
+recalling it. And a fresh page never uses the few-shot wording: a few-shot prompt then asks in a way no page did,
+so at k = 0 a model has only the question, and its demonstrations are what shows how this test answers.
 """
 
 from __future__ import annotations
 
 import random
 
-from lm.data.world.entities import World
+from lm.data.world.entities import World, made_up_world
 from lm.data.world.fewshot import FEWSHOT_TASKS, fewshot_item
 from lm.data.world.layout import Document
 from lm.data.world.tokens import tokenize
@@ -73,10 +78,16 @@ def _line(text: str) -> list:
   return [[(tok, "O") for tok in tokenize(text)]]
 
 
-def quiz_page(rng: random.Random, world: World) -> Document:
-  """A titled page of 3 to 8 solved questions of one few-shot task, in one wording."""
+# Entities of a fresh page: enough for its 3 to 8 items (located_in samples 12 cities; older needs two people).
+FRESH_COUNTS = {"people": 16, "cities": 16, "companies": 4, "universities": 2, "clubs": 2, "products": 8}
+
+
+def quiz_page(rng: random.Random, world: World, fresh: bool = False) -> Document:
+  """A titled page of 3 to 8 solved questions of one few-shot task, in one wording (`fresh`: see the module)."""
   task = rng.choice(FEWSHOT_TASKS)
-  prompt_words, answer_words = rng.choice(WORDINGS[task])
+  prompt_words, answer_words = rng.choice(WORDINGS[task][1:] if fresh else WORDINGS[task])
+  if fresh:
+    world = made_up_world(rng, world, FRESH_COUNTS)
   lines: list[list] = [_line(rng.choice(TITLES))]
   for _ in range(rng.randint(3, 8)):
     item = fewshot_item(rng, world, task)

@@ -47,7 +47,7 @@ def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
     if config.zx_lessons and rng.random() < config.zx_lessons:
       doc = lesson(rng, world)
     elif config.quiz_pages and rng.random() < config.quiz_pages:
-      doc = quiz_page(rng, world)
+      doc = quiz_page(rng, world, fresh=config.quiz_style == "fresh")
     else:
       doc = document(rng, world)
     yield {"text": doc.text()}

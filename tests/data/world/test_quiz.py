@@ -1,4 +1,4 @@
-"""Quiz pages in world/text (WorldConfig.quiz_pages): their share, one wording per page, and right answers."""
+"""Quiz pages in world/text (WorldConfig.quiz_pages, quiz_style): their share, one wording per page, right answers."""
 
 import itertools
 import re
@@ -6,6 +6,7 @@ import re
 import pytest
 
 from lm.data.world import WorldConfig, generate
+from lm.data.world.entities import build_world
 from lm.data.world.quiz import TITLES, WORDINGS
 
 
@@ -25,8 +26,9 @@ def test_off_by_default_and_a_set_share_of_documents_when_on():
     WorldConfig(quiz_pages=-0.1)
 
 
-def test_each_page_keeps_one_wording_and_its_answers_are_right():
-  pages = [t for t in _texts(WorldConfig(scale=0.02, quiz_pages=0.5)) if _is_quiz(t)]
+@pytest.mark.parametrize("style", ["seen", "fresh"])
+def test_each_page_keeps_one_wording_and_its_answers_are_right(style):
+  pages = [t for t in _texts(WorldConfig(scale=0.02, quiz_pages=0.5, quiz_style=style)) if _is_quiz(t)]
   entity_sets = [{"person", "place", "organisation", "product"}] + [set(a.values()) for _, a in
                                                                   WORDINGS["entity_type"][1:]]
   located = checked = 0
@@ -46,3 +48,18 @@ def test_each_page_keeps_one_wording_and_its_answers_are_right():
         assert sentence.rstrip(".").endswith(country), item
         located += 1
   assert len(pages) > 100 and located > 50 and checked > 5
+
+
+def test_fresh_pages_name_made_up_entities_and_never_ask_in_the_few_shot_wording():
+  config = WorldConfig(scale=0.02, quiz_pages=0.5, quiz_style="fresh")
+  pages = [t for t in _texts(config) if _is_quiz(t)]
+  known = {c.name for split in ("train", "validation", "test") for c in build_world(config, split).cities}
+  asked = []
+  for page in pages:
+    assert "Question: Which country is" not in page and "\nSentiment:" not in page, page
+    assert not re.search(r"Answer: (person|place|organisation|product)$", page, re.M) and "In Zx, " not in page, page
+    asked += re.findall(r"Question: (?:In which country is|Where is) (.*?)\?", page)
+  assert len(asked) > 50 and not set(asked) & known  # every asked city was made up for its page
+  assert _texts(config)[:20] != _texts(WorldConfig(scale=0.02, quiz_pages=0.5))[:20]
+  with pytest.raises(ValueError, match="quiz_style"):
+    WorldConfig(quiz_style="new")
