@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 
@@ -47,6 +48,16 @@ def test_sample_prints_continuations(pretrained):
   blocks = [b for b in proc.stdout.split("--- ") if b.startswith("'Review: the'")]
   assert len(blocks) == 2
   assert all(len(b.split("\n", 1)[1].strip()) > len("Review: the") for b in blocks)
+
+
+def test_copying_probe_reports_both_readings_and_refuses_spans_past_the_positions(pretrained):
+  proc = run_module("experiments.copying_probe", f"--workdir={pretrained}", "--spans=8", "--length=20")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  first, second, gain = (float(x) for x in re.search(
+      r"loss first reading ([\d.]+), second ([\d.]+) nats per piece: gain (-?[\d.]+) ±", proc.stdout).groups())
+  assert first > 1 and second > 0 and gain == pytest.approx(first - second, abs=0.011)
+  proc = run_module("experiments.copying_probe", f"--workdir={pretrained}", "--length=300")
+  assert proc.returncode != 0 and "exceed the model's 512 positions" in proc.stderr, proc.stderr[-2000:]
 
 
 def test_rerunning_a_finished_run_resumes_and_does_nothing(pretrained, world_data_dir):

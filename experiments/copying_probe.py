@@ -1,0 +1,56 @@
+"""How much a causal LM gains from reading a span a second time: whether it has an in-context copying mechanism.
+
+  python -m experiments.copying_probe --workdir=RUN_DIR [--split=validation --spans=32 --length=50]
+
+Spans are random pieces of the run's own data split, written twice (lm/evaluation/copying.py). A gain near 0 nats
+means the model cannot use its context beyond local statistics: demonstrations and passages cannot help it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import flags
+
+from experiments import cli
+from lm.data import sources
+from lm.evaluation import copying
+from lm.training import pretrain, runs
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "A causal LM pretraining run's --workdir.")
+_SPLIT = flags.DEFINE_enum("split", "validation", ["train", "validation", "test"], "Pieces of this split's text.")
+_SPANS = flags.DEFINE_integer("spans", 32, "Spans to read twice.")
+_LENGTH = flags.DEFINE_integer("length", 50, "Pieces per span.")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the selected or latest).")
+flags.mark_flag_as_required("workdir")
+
+
+def main(argv):
+  del argv
+  cli.quiet_library_logs()
+  with cli.reported():
+    run = runs.load(_WORKDIR.value, _STEP.value)
+    if 1 + 2 * _LENGTH.value > run.model.config.max_len:
+      raise ValueError(f"--length={_LENGTH.value}: two spans and bos exceed the model's {run.model.config.max_len} "
+                       "positions.")
+    source = sources.open_split(pretrain.data_spec(run.config.data), _SPLIT.value)
+    pool = np.array(list(itertools.chain.from_iterable(run.tokenizer.encode(source[i]["text"])
+                                                       for i in range(min(len(source), 200)))))
+
+    @jax.jit
+    def token_logprobs(params, ids):
+      logprobs = jax.nn.log_softmax(run.model.apply({"params": params}, ids)[:, :-1].astype(jnp.float32))
+      return jnp.take_along_axis(logprobs, ids[:, 1:, None], axis=-1)[..., 0]
+
+    result = copying.repeat_losses(lambda ids: token_logprobs(run.params, jnp.asarray(ids)), pool,
+                                   run.tokenizer.bos_id, spans=_SPANS.value, length=_LENGTH.value)
+    print(f"# {run.workdir} at step {run.step}: {_SPANS.value} spans of {_LENGTH.value} {_SPLIT.value} pieces, twice")
+    print(f"loss first reading {result['first_loss']:.2f}, second {result['second_loss']:.2f} nats per piece: "
+          f"gain {result['gain']:.2f} ± {result['gain_stderr']:.2f}")
+
+
+if __name__ == "__main__":
+  cli.run(main)
