@@ -47,6 +47,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.log_every = 25
   c.train.eval_every = 100
   c.train.eval_batches = 10
+  c.train.eval_at_start = False           # also evaluate step 0 (the SFT policy), a candidate for model selection
   c.train.checkpoint_every = 100
   c.train.keep_checkpoints = 3
   c.train.progress_bar = True
