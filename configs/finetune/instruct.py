@@ -28,7 +28,8 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.task_options.max_prompt_tokens = 224  # longer prompts (under 1% in the world) are cut and counted in truncated_count
   c.task_options.truncate_side = "left"   # cut the start: the question usually comes last
   # Families left out of training (comma-separated, e.g. "sentiment"), to measure zero- and few-shot transfer
-  # to them: validation and test keep them (exact_match/<family>); see configs/eval/fewshot.py:heldout.
+  # to them: validation and test keep them (exact_match/<family>); see configs/eval/fewshot.py:heldout. Select with
+  # --config.train.select_metric=exact_match/trained_families, which leaves them out.
   c.task_options.held_out_families = ""
   c.eval.max_new_tokens = 32
   if preset == "tiny":

@@ -79,6 +79,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   # Sentiment instructions are never trained on: gold correctness on them (any right answer in any wording) is the
   # zero-shot transfer to a held-out family (headline.json "heldout").
   c.studies.instruct.config.task_options.held_out_families = "sentiment"
+  c.studies.instruct.config.train.select_metric = "exact_match/trained_families"  # selection never reads sentiment
   # Translation from the causal LM: the English sentence in the prompt of the Zx lessons' examples, the Zx as the
   # response (the LM read "Example: <English> In Zx: <Zx>" lines in pretraining).
   c.studies.translation = _study("finetune/translation_decoder.py:tiny", "clm", "200,2000,all")

@@ -57,7 +57,7 @@ class LoopConfig:
   # test figures, a later stage's init_from=workdir and sampling then use them (lm/training/selection.py).
   select_metric: str = ""
   select_mode: str = "max"            # "max" (accuracies, win rates) or "min" (losses)
-  select_patience: int = 0            # early stopping: stop after this many evaluations without a better value (0: never)
+  select_patience: int = 0            # early stopping: stop after this many evaluations without a better one (0: never)
 
   def __post_init__(self):
     profile_range(self.profile_steps)

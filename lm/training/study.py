@@ -5,10 +5,11 @@ Every run has the same config, steps, seeds and tokenizer (the pretrained run's)
 50 examples are the first 50 of the 200). A third start, `probe`, trains only the new head on the frozen pretrained
 backbone: whether the features, not just the initialisation, carry over.
 
-The protocol is the same for every start: each run keeps the parameters of its best validation step (the task's
-headline metric; step 0, the start itself, is a candidate too), and with a learning-rate grid each start and budget reports the rate whose selected validation
-figure is best (or, at budgets outside `grid_budgets`, trains at the rate that start chose at a grid budget). The
-test split is read only for the reported figures, each with its standard error.
+The protocol is the same for every start: each run keeps the parameters of its best validation step (by the task's
+headline metric or the config's `train.select_metric`; step 0, the start itself, is a candidate too), and with a
+learning-rate grid each start and budget reports the rate whose selected validation figure is best (or, at budgets
+outside `grid_budgets`, trains at the rate that start chose at a grid budget). The test split is read only for the
+reported figures, each with its standard error.
 
 Each run lives in `DIR/<init>_<budget>[_lr<rate>]/` and is skipped when its results exist, so re-running the study
 resumes it. `DIR/results.json` and `DIR/transfer.png` (metric against budget with error bars, one line per start)
@@ -114,8 +115,8 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
   """Runs (or resumes) the study; returns what it writes to `DIR/results.json`.
 
   Protocol: every run selects its parameters on validation by the task's headline metric (unless the config names
-  another `train.select_metric`), among its evaluations and step 0; with several `learning_rates`, each start and budget trains at every rate and
-  reports the run whose selected validation figure is best. The test split is read only for the reported figures.
+  another `train.select_metric`), among its evaluations and step 0; with several `learning_rates`, each start and
+  budget trains at every rate and reports the run whose selected validation figure (by the same metric) is best. The test split is read only for the reported figures.
   `starts` may leave out "scratch" (e.g. a second pretrained start whose scratch runs exist elsewhere).
 
   To fit a time budget, `grid_budgets` (default: every budget) limits the grid to some budgets: elsewhere each start
@@ -168,7 +169,8 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
                                  "re-run the same command to resume it.")
         candidates.append((config.optimizer.learning_rate if rate is None else rate, settings.load_json(path),
                            os.path.basename(run_dir)))
-      row = {"budget": budget, "steps": steps or config.train.steps, **_row(init, candidates, task.headline)}
+      row = {"budget": budget, "steps": steps or config.train.steps,
+             **_row(init, candidates, task.headline, *_selection(config, task.headline))}
       if carried is not None:
         row["learning_rate_from"] = carried or "all"  # the budget whose grid chose this start's rate
       chosen[(init, budget)] = row["learning_rate"]
@@ -188,17 +190,25 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
   return summary
 
 
-def _row(init: str, candidates: list[tuple[float, dict, str]], headline: str) -> dict:
+def _selection(config, headline: str) -> tuple[str, str]:
+  """(metric, mode) the study's runs select by: the config's train.select_metric, else the task's headline."""
+  if config.train.get("select_metric"):
+    return config.train.select_metric, config.train.get("select_mode", "max")
+  return headline, "max"
+
+
+def _row(init: str, candidates: list[tuple[float, dict, str]], headline: str, select: str, mode: str) -> dict:
   """The study's row for one start and budget: the candidate (rate, results, run directory name) with the best
-  validation figure (the first on ties)."""
-  rate, result, name = max(candidates, key=lambda c: c[1]["validation"].get(headline, float("-inf")))
+  validation figure by `select` in `mode`, what its runs selected by (the first on ties)."""
+  sign = 1.0 if mode == "max" else -1.0
+  rate, result, name = max(candidates, key=lambda c: sign * c[1]["validation"].get(select, -sign * math.inf))
   row = {"init": init, "run": name, "train_examples": result["train_examples"], "metric": result["test"][headline],
          "stderr": result["test"].get(headline + "_stderr", float("nan")), "learning_rate": rate,
          "validation_metric": result["validation"].get(headline), "validation_loss": result["validation"].get("loss"),
          "selected_step": result.get("selected_step"), "seconds": result["seconds"],
          "grid_seconds": sum(c[1]["seconds"] for c in candidates), "test": result["test"]}
   if len(candidates) > 1:
-    row["grid"] = {f"{c[0]:g}": c[1]["validation"].get(headline) for c in candidates}
+    row["grid"] = {f"{c[0]:g}": c[1]["validation"].get(select) for c in candidates}
   return row
 
 

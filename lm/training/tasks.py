@@ -122,6 +122,10 @@ def _instruct_evaluator(model, config, tok) -> Evaluator:
     references = [r["response"] for r in records]
     families = [r["task"] for r in records]
     metrics = generation.exact_match(outputs, references, families)
+    held = set(settings.names(config.task_options.get("held_out_families", "")))
+    if held:  # what model selection may read: a held-out family must not choose the step it is tested at
+      kept = [(o, r) for o, r, f in zip(outputs, references, families) if f not in held]
+      metrics[f"exact_match/{TRAINED_FAMILIES}"] = generation.exact_match(*zip(*kept))["exact_match"] if kept else 0.0
     if config.data.dataset == "world/instructions":  # any right answer counts, not just the reference's wording
       metrics.update(generation.group_means("correct", [gold.correctness(r["prompt"], o) or 0.0
                                                         for r, o in zip(records, outputs)], families,
@@ -132,12 +136,16 @@ def _instruct_evaluator(model, config, tok) -> Evaluator:
   return evaluate
 
 
+TRAINED_FAMILIES = "trained_families"  # exact_match/trained_families: every family but the held-out ones
+
+
 def _held_out(config, split):
   """Instruction families left out of training (task_options.held_out_families), to test zero-shot transfer to them.
 
   Only the train split is filtered: validation and test keep every family, so the held-out
   family's exact match (`exact_match/<family>`) and gold correctness (`correct/<family>`: any right answer, in any
-  wording) are measured at every evaluation.
+  wording) are measured at every evaluation. Select by `exact_match/trained_families` (the others' exact match), so
+  the held-out family never chooses the step or learning rate it is then tested with.
   """
   held = set(settings.names(config.task_options.get("held_out_families", "")))
   unknown = held - set(INSTRUCTION_FAMILIES)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import types
 
 import pytest
 
@@ -79,6 +80,19 @@ def test_held_out_families_leave_the_train_split_only(task_data_dir):
   c.task_options.held_out_families = "sentimnt"
   with pytest.raises(settings.ConfigError, match="unknown families"):
     task.select(c, "train")
+
+
+def test_selection_can_leave_the_held_out_families_out(task_data_dir, monkeypatch):
+  c = tiny_task_config("instruct", task_data_dir)
+  c.task_options.held_out_families = "sentiment"
+  records = [{"prompt": "a?", "response": "A.", "task": "qa"}, {"prompt": "b?", "response": "B.", "task": "qa"},
+             {"prompt": "c?", "response": "positive", "task": "sentiment"}]
+  monkeypatch.setattr(tasks.decode, "complete", lambda *args, **kwargs: ["A.", "C.", "positive"])
+  model = types.SimpleNamespace(config=types.SimpleNamespace(max_len=128))
+  tok = types.SimpleNamespace(encode=lambda text: [5, 6], bos_id=1)
+  metrics, _ = tasks.TASKS["instruct"].evaluator(model, c, tok)(None, records)
+  assert metrics["exact_match"] == pytest.approx(2 / 3) and metrics["exact_match/sentiment"] == 1.0
+  assert metrics[f"exact_match/{tasks.TRAINED_FAMILIES}"] == pytest.approx(0.5)
 
 
 def _source(config):

@@ -120,3 +120,26 @@ def test_grid_budgets_search_rates_where_asked_and_carry_each_starts_choice_to_t
       study.parse_budget_steps(bad)
   with pytest.raises(settings.ConfigError, match="grid_budgets"):
     study.run(config, str(tmp_path), [200], ("pretrained",), [1e-3, 1e-2], grid_budgets=[50])
+
+
+def test_the_grid_chooses_by_what_the_runs_select_by_and_every_run_evaluates_its_start(
+    task_data_dir, causal_run, tmp_path, monkeypatch):
+  seen = []
+
+  def fake_run(config, workdir):  # the headline prefers 1e-2, the loss (the selection metric here) 1e-3
+    os.makedirs(workdir)
+    seen.append((config.train.select_metric, config.train.select_mode, config.train.eval_at_start))
+    rate = config.optimizer.learning_rate
+    settings.write_json(os.path.join(workdir, finetune.RESULTS_FILE), {
+        "train_examples": 50, "validation": {"span_f1": rate, "loss": rate},
+        "test": {"span_f1": rate, "span_f1_stderr": 0.01}, "seconds": 1.0, "selected_step": 0})
+    return finetune.Result(loop=loop.Result(state=None, step=1, preempted=False, last_train={}, last_eval={}),
+                           test={}, seconds=1.0)
+
+  monkeypatch.setattr(finetune, "run", fake_run)
+  config = tiny_task_config("ner", task_data_dir)
+  config.init_from, config.architecture = causal_run, "decoder"
+  config.train.select_metric, config.train.select_mode = "loss", "min"
+  summary = study.run(config, str(tmp_path), [50], ("pretrained",), [1e-3, 1e-2])
+  assert summary["runs"][0]["learning_rate"] == 1e-3 and summary["runs"][0]["grid"] == {"0.001": 1e-3, "0.01": 1e-2}
+  assert set(seen) == {("loss", "min", True)}
