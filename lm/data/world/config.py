@@ -61,6 +61,10 @@ class WorldConfig:
   # older questions, and never the few-shot wording, so a few-shot prompt asks in a way no page did and its
   # demonstrations are what shows how to answer: see quiz.py).
   quiz_style: str = "seen"
+  # Share of `text` documents about a small world made up for the document (`entities.made_up_world`): fiction,
+  # whose names occur nowhere else, so a name's second mention is predicted only by copying its first. The pressure
+  # that makes a model look things up in its context instead of recalling them. 0 keeps `text` as is.
+  fiction: float = 0.0
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
@@ -68,6 +72,8 @@ class WorldConfig:
                        f"got {self.preference_noise}")
     if not 0.0 <= self.zx_lessons <= 1.0:
       raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
+    if not 0.0 <= self.fiction <= 1.0:
+      raise ValueError(f"WorldConfig.fiction must be in [0, 1], got {self.fiction}")
     if not 0.0 <= self.quiz_pages <= 1.0:
       raise ValueError(f"WorldConfig.quiz_pages must be in [0, 1], got {self.quiz_pages}")
     if not 0.0 <= self.review_reactions <= 1.0:
@@ -83,7 +89,7 @@ class WorldConfig:
 # The knobs a run's config sets (`data.world`): seed and size, and the ones that change what world/text teaches before
 # any label. The others (entity counts, noise) keep their defaults.
 CONFIG_KNOBS: tuple[str, ...] = ("seed", "scale", "zx_lessons", "sentiment_lexicon", "review_reactions", "quiz_pages",
-                                "quiz_style")
+                                "quiz_style", "fiction")
 
 
 def config_knobs() -> dict:

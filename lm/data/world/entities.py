@@ -272,12 +272,17 @@ def _build_all(config: WorldConfig) -> dict[str, World]:
           for split in SPLITS}
 
 
-def made_up_world(rng: random.Random, world: World, counts: dict[str, int]) -> World:
-  """A few entities made up for one document (`counts` as `_counts` gives them), named afresh from `rng`, in the
-  countries of `world` and with its reviews' lexicon and reactions."""
+# Entities of a made-up world: enough for every genre of document (lists of 3 or more staff or products) and quiz page.
+MADE_UP_COUNTS = {"people": 60, "cities": 16, "companies": 6, "universities": 3, "clubs": 3, "products": 24}
+
+
+def made_up_world(rng: random.Random, world: World) -> World:
+  """A small world made up for one document (`MADE_UP_COUNTS`), named afresh from `rng`, in the countries of
+  `world` and with its reviews' lexicon and reactions. Its names avoid every English word of the world's templates,
+  not the world's own names: a clash is possible, and rare."""
   from lm.data.world.vocab import known_words  # late: vocab walks every module
 
-  made = _build_split(NameMaker(rng, known_words()), rng, world.countries, counts)
+  made = _build_split(NameMaker(rng, known_words()), rng, world.countries, MADE_UP_COUNTS)
   return dataclasses.replace(made, lexicon=world.lexicon, reactions=world.reactions)
 
 
@@ -285,7 +290,8 @@ def build_world(config: WorldConfig, split: str) -> World:
   """The entity pool of ``split``; names never repeat across splits of one seed."""
   # Knobs that do not change the entities share one build.
   key = dataclasses.replace(config, scale=1.0, preference_noise=0.0, zx_lessons=0.0, sentiment_lexicon="core",
-                            review_reactions=0.0, quiz_pages=0.0, quiz_style="seen")
+                            review_reactions=0.0, quiz_pages=0.0, quiz_style="seen",
+                            fiction=0.0)
   world = _build_all(key)[split]
   if (config.sentiment_lexicon, config.review_reactions) == (world.lexicon, world.reactions):
     return world

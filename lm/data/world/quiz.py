@@ -78,16 +78,12 @@ def _line(text: str) -> list:
   return [[(tok, "O") for tok in tokenize(text)]]
 
 
-# Entities of a fresh page: enough for its 3 to 8 items (located_in samples 12 cities; older needs two people).
-FRESH_COUNTS = {"people": 16, "cities": 16, "companies": 4, "universities": 2, "clubs": 2, "products": 8}
-
-
 def quiz_page(rng: random.Random, world: World, fresh: bool = False) -> Document:
   """A titled page of 3 to 8 solved questions of one few-shot task, in one wording (`fresh`: see the module)."""
   task = rng.choice(FEWSHOT_TASKS)
   prompt_words, answer_words = rng.choice(WORDINGS[task][1:] if fresh else WORDINGS[task])
   if fresh:
-    world = made_up_world(rng, world, FRESH_COUNTS)
+    world = made_up_world(rng, world)
   lines: list[list] = [_line(rng.choice(TITLES))]
   for _ in range(rng.randint(3, 8)):
     item = fewshot_item(rng, world, task)

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from lm.data.world.config import WorldConfig, check_split, check_view, split_sizes
 from lm.data.world.documents import Document, document
-from lm.data.world.entities import World, build_world
+from lm.data.world.entities import World, build_world, made_up_world
 from lm.data.world.fewshot import FEWSHOT_TASKS, fewshot_item
 from lm.data.world.instructions import instruction
 from lm.data.world.ner import ner_record
@@ -48,6 +48,8 @@ def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
       doc = lesson(rng, world)
     elif config.quiz_pages and rng.random() < config.quiz_pages:
       doc = quiz_page(rng, world, fresh=config.quiz_style == "fresh")
+    elif config.fiction and rng.random() < config.fiction:
+      doc = document(rng, made_up_world(rng, world))
     else:
       doc = document(rng, world)
     yield {"text": doc.text()}
