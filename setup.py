@@ -31,7 +31,9 @@ EXTRAS_REQUIRE = {
     # pytest < 9: pytest 9 keeps node ids where xdist 3.8's loadgroup cannot tag them, so xdist_group marks are
     # silently ignored and every worker rebuilds the shared runs (tests/conftest.py checks the grouping).
     "test": ["pytest>=8,<9", "pytest-xdist>=3.5", "chex>=0.1.89", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29",
-             "transformers>=5.0", "torch>=2.4"],
+             "transformers>=5.0", "torch>=2.4", "wandb>=0.19"],
+    # --config.logging.wandb=True: Weights & Biases beside metrics.jsonl and TensorBoard (lm/training/tracking.py).
+    "wandb": ["wandb>=0.19"],
     "notebooks": ["jupyterlab>=4", "ipykernel>=6.29"],
     # benchmarks/peer.py times transformers' GPT-2 in CPU torch beside lm (install CPU torch first: see the Makefile).
     "bench": ["pandas>=2", "transformers>=5.0", "torch>=2.4"],

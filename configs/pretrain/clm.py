@@ -14,6 +14,7 @@ import ml_collections
 
 from lm.data.world import config as world_config
 from lm.models import config as model_presets
+from lm.training import tracking
 
 # Per-preset run shape: (sequence length, global batch, steps, peak learning rate, warmup).
 RUNS = {
@@ -120,6 +121,10 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.select_metric = ""
   c.train.select_mode = "max"              # "max" or "min" (losses)
   c.train.select_patience = 0              # early stopping: evaluations without a better value (0: never stop early)
+  # Weights & Biases beside metrics.jsonl and TensorBoard (lm/training/tracking.py; pip install -e ".[wandb]").
+  # --config.logging.wandb=True [--config.logging.wandb_mode=offline --config.logging.wandb_project=...]: the
+  # project defaults to the work dir's parent directory name, the run to the work dir's name.
+  c.logging = ml_collections.ConfigDict(tracking.config_defaults())
 
   c.mesh = ml_collections.ConfigDict()
   c.mesh.data = -1                         # data parallelism; -1 = every device left over

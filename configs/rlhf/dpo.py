@@ -55,5 +55,6 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.train.select_metric = ""              # model selection on validation, e.g. "gold_win_rate" (see clm.py)
   c.train.select_mode = "max"
   c.train.select_patience = 0             # early stopping after this many evaluations without a better value
+  c.logging = ppo.logging  # Weights & Biases (configs/pretrain/clm.py)
   c.mesh = ppo.mesh
   return c

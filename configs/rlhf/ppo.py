@@ -16,6 +16,7 @@ import os
 import ml_collections
 
 from lm.data.world import config as world_config
+from lm.training import tracking
 
 
 # The built-in world's generation (lm.data.world.WorldConfig): seed and size, and four knobs that change what it
@@ -110,5 +111,6 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.heldout.temperature = -1.0        # < 0: the rollout temperature
   c.heldout.samples = 3
 
+  c.logging = ml_collections.ConfigDict(tracking.config_defaults())  # Weights & Biases (see configs/pretrain/clm.py)
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
   return c

@@ -27,7 +27,7 @@ from lm.models.heads import ActorCritic, Classifier
 from lm.models.transformer import Decoder
 from lm.objectives import preference
 from lm.rl import heldout, rollout as rollout_lib, train as rl_train
-from lm.training import finetune, loop, optimizers, pretrain, recipes, rundir, sharding, transfer
+from lm.training import finetune, loop, optimizers, pretrain, recipes, rundir, sharding, tracking, transfer
 
 
 def _frozen_reference(inner: optax.GradientTransformation) -> optax.GradientTransformation:
@@ -99,7 +99,8 @@ def run(config, workdir: str) -> rl_train.Result:
                       optimizer=_frozen_reference(optimizer), schedule=schedule, loss_fn=loss_fn,
                       eval_loss_fn=eval_loss_fn, train_data=train_data, eval_data=eval_data,
                       global_batch_rows=config.data.batch_size, on_eval=on_eval, warm_start=warm,
-                      run_files=rundir.for_run(workdir, config, tok))
+                      run_files=rundir.for_run(workdir, config, tok),
+                      logging_config=tracking.from_config(config))
   test: dict[str, float] = {}
   if not result.preempted:
     params = result.params

@@ -32,7 +32,7 @@ from lm.objectives import policy_gradient as pg
 from lm.rl import heldout, kl as kl_lib, rollout as rollout_lib
 from lm.rl.source import RolloutSource, UpdateConfig
 from lm.training import (checkpoint, finetune, loop, optimizers, pretrain, rundir, selection, sharding,
-                         state as state_lib, tasks, transfer, writers)
+                         state as state_lib, tasks, tracking, transfer, writers)
 
 RESULTS_FILE = "results.json"
 PLOT_FILE = "overoptimization.png"
@@ -258,7 +258,8 @@ def run(config, workdir: str) -> Result:
                       init_params=lambda r: actor_critic.init(r, tokens)["params"], optimizer=optimizer,
                       schedule=schedule, loss_fn=loss_fn, eval_loss_fn=None, train_data=source, eval_data=None,
                       global_batch_rows=rollout.rows // update.minibatches, on_eval=on_eval, warm_start=warm,
-                      run_files=rundir.for_run(workdir, config, tok))
+                      run_files=rundir.for_run(workdir, config, tok),
+                      logging_config=tracking.from_config(config))
   test: dict[str, float] = {}
   if not result.preempted:
     final = heldout.Judge(prompts=prompts(spec, "test", judge_cfg.final_prompts), config=judge_cfg, **common)

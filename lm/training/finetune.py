@@ -17,7 +17,8 @@ from absl import logging
 
 from lm import distributed, settings
 from lm.data import corpus, sources
-from lm.training import adapt, loop, optimizers, pretrain, rundir, sharding, tasks, transfer, verbalizer, writers
+from lm.training import (adapt, loop, optimizers, pretrain, rundir, sharding, tasks, tracking, transfer,
+                         verbalizer, writers)
 
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -139,7 +140,8 @@ def run(config, workdir: str) -> Result:
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
       init_params=init_params, optimizer=optimizer, schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn,
       train_data=train_data, eval_data=eval_data, global_batch_rows=config.data.batch_size, on_eval=on_eval,
-      warm_start=warm, run_files=rundir.for_run(workdir, config, tokenizer))
+      warm_start=warm, run_files=rundir.for_run(workdir, config, tokenizer),
+      logging_config=tracking.from_config(config))
   test: dict[str, float] = {}
   if not result.preempted:
     test_records = sources.head(split("test"), eval_cfg.test_examples)

@@ -32,7 +32,8 @@ from absl import logging
 from jax.experimental import multihost_utils
 
 from lm import distributed, settings
-from lm.training import checkpoint, rundir, selection, sharding, state as state_lib, step as step_lib, writers
+from lm.training import (checkpoint, rundir, selection, sharding, state as state_lib, step as step_lib, tracking,
+                         writers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +238,8 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
           schedule: optax.Schedule | None, loss_fn: Callable, eval_loss_fn: Callable | None,
           train_data, eval_data: Callable[[], Iterable[dict]] | None, global_batch_rows: int,
           on_eval: Callable[[int, Any], dict[str, float] | None] | None = None,
-          warm_start: Callable[[Any], Any] | None = None, run_files: rundir.RunFiles | None = None) -> Result:
+          warm_start: Callable[[Any], Any] | None = None, run_files: rundir.RunFiles | None = None,
+          logging_config: tracking.LoggingConfig | None = None) -> Result:
   """Runs (or resumes) training to `config.steps`.
 
   `train_data` is a grain IterDataset of numpy batches (this process's rows), or an on-policy
@@ -247,6 +249,7 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
   (e.g. restoring a pretrained backbone) is applied once, when the run starts from scratch.
   `run_files` (config.json, tokenizer.model) are written once the state is ready: after a checkpoint
   passed the compatibility check, or for a fresh start; a refused resume changes nothing on disk.
+  `logging_config` (config.logging) may add a Weights & Biases run beside metrics.jsonl (lm/training/tracking.py).
   """
   os.makedirs(workdir, exist_ok=True)
   rng = jax.random.key(seed)
@@ -272,7 +275,8 @@ def train(*, workdir: str, config: LoopConfig, seed: int, mesh: jax.sharding.Mes
       logging.info("Resumed from %s/%d.", mngr.directory, start)
     if run_files is not None:
       run_files.write()
-    writer = writers.MetricsWriter(workdir, resume_step=start)
+    writer = writers.MetricsWriter(workdir, resume_step=start, logging_config=logging_config,
+                                   run_config=None if run_files is None else run_files.config)
   except BaseException:
     mngr.close()
     raise

@@ -15,7 +15,7 @@ from absl import logging
 from lm import settings
 from lm.data import corpus, mixture, pipeline, sources, world
 from lm.models.config import ModelConfig
-from lm.training import loop, optimizers, recipes, rundir, sharding
+from lm.training import loop, optimizers, recipes, rundir, sharding, tracking
 
 
 def data_spec(data) -> sources.DatasetSpec:
@@ -79,4 +79,5 @@ def run(config, workdir: str) -> loop.Result:
       workdir=workdir, config=loop_cfg, seed=config.seed, mesh=mesh,
       init_params=recipe.init_params(model, config.data.seq_len, layout.decoder_seq_len), optimizer=optimizer,
       schedule=schedule, loss_fn=loss_fn, eval_loss_fn=eval_loss_fn, train_data=train_data, eval_data=eval_data,
-      global_batch_rows=config.data.batch_size, run_files=rundir.for_run(workdir, config, tokenizer))
+      global_batch_rows=config.data.batch_size, run_files=rundir.for_run(workdir, config, tokenizer),
+      logging_config=tracking.from_config(config))

@@ -1,4 +1,4 @@
-"""Metrics to disk: `metrics.jsonl` (one JSON object per event) and TensorBoard scalars.
+"""Metrics to disk: `metrics.jsonl` (one JSON object per event) and TensorBoard scalars (and to W&B if asked).
 
 Every line has `step` and `split` ("train", "eval", ...) plus the metric names. On resume, lines
 from beyond the restored step (written after the last checkpoint by the interrupted run) are
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 
 from lm import distributed
+from lm.training import tracking
 
 
 def _import_tensorboardx():
@@ -41,11 +42,14 @@ TENSORBOARD_DIR = "tensorboard"  # scalars here; `train.profile_steps` traces un
 
 class MetricsWriter:
 
-  def __init__(self, workdir: str, resume_step: int = 0, tensorboard: bool = True):
+  def __init__(self, workdir: str, resume_step: int = 0, tensorboard: bool = True,
+               logging_config: tracking.LoggingConfig | None = None, run_config: Mapping | None = None):
     self.path = os.path.join(workdir, "metrics.jsonl")
-    self._file = self._tb = None
+    self._file = self._tb = self._wandb = None
     if not distributed.is_lead():
       return
+    if logging_config is not None and logging_config.wandb:  # first: a missing wandb fails before any file changes
+      self._wandb = tracking.WandbRun(workdir, logging_config, run_config)
     self._truncate_after(resume_step)
     self._file = open(self.path, "a", encoding="utf-8")
     self._tb = tensorboardX.SummaryWriter(os.path.join(workdir, TENSORBOARD_DIR), purge_step=resume_step or None) \
@@ -76,12 +80,16 @@ class MetricsWriter:
         self._tb.add_scalar(f"{split}/{key}", value, int(step))
     self._file.write(json.dumps(row) + "\n")
     self._file.flush()
+    if self._wandb is not None:
+      self._wandb.write(step, split, metrics)
 
   def close(self) -> None:
     if self._file is not None:
       self._file.close()
     if self._tb is not None:
       self._tb.close()
+    if self._wandb is not None:
+      self._wandb.close()
 
 
 def _parse(line: str) -> dict | None:
