@@ -16,7 +16,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/rlhf/best_of_n.py:tiny")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     results = best_of_n.run(_CONFIG.value, _WORKDIR.value)
   for name, figure in results["headline"].items():

@@ -45,9 +45,10 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, f"This process's index, 0
 
 def run(main: Callable[[list[str]], None]) -> None:
   """`app.run(main)` after joining the distributed runtime (when launched as several processes), with a config
-  override that names no key, or a bad value, reported in one line."""
+  override that names no key, or a bad value, reported in one line, and the libraries' chatter left out of the log."""
 
   def start(argv):
+    quiet_library_logs()
     try:
       distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     except ValueError as e:
@@ -101,11 +102,17 @@ def _explain_override(argv: list[str]) -> str | None:
 
 
 class _LibraryChatter(std_logging.Filter):
-  """Drops INFO records from orbax, TFDS and grain internals (kept at WARNING and above)."""
+  """Drops INFO records from orbax, TFDS and grain internals (kept at WARNING and above), JAX's notes on the
+  backends it looked for and did not find (libtpu on a CPU machine), and orbax's warning that a checkpoint holds an
+  item this restore did not ask for (the data iterator's state, when only parameters are loaded)."""
 
-  NOISY = ("/orbax/", "/tensorflow_datasets/", "/grain/", "/etils/")
+  NOISY = ("/orbax/", "/tensorflow_datasets/", "/grain/", "/etils/", "/jax/_src/xla_bridge.py")
+  EXPECTED = ("was found in the checkpoint, but could not be restored", "read_only=True, setting",
+              "Given directory is read only")
 
   def filter(self, record: std_logging.LogRecord) -> bool:
+    if any(e in record.getMessage() for e in self.EXPECTED):
+      return False
     return record.levelno >= std_logging.WARNING or not any(n in record.pathname for n in self.NOISY)
 
 

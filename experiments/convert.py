@@ -30,7 +30,6 @@ flags.mark_flag_as_required("from")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   source = _FROM.value
   with cli.reported():
     if source.startswith(convert.PREFIX):

@@ -30,7 +30,6 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     run = runs.load(_WORKDIR.value, _STEP.value)
     if 1 + 2 * _LENGTH.value > run.model.config.max_len:

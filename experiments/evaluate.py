@@ -17,7 +17,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/eval/fewshot.py", "Output dire
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     summary = evaluate.run(_CONFIG.value, _WORKDIR.value)
   print(harness.table(summary["tasks"]))

@@ -16,7 +16,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/finetune/sentiment.py:tiny")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     result = finetune.run(_CONFIG.value, _WORKDIR.value)
   cli.exit_if_preempted(result.loop)

@@ -16,7 +16,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/pipeline/tiny.py")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     stages.run(_CONFIG.value, _WORKDIR.value)
 

@@ -15,7 +15,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/rlhf/pairs.py:tiny")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     results = policy_pairs.run(_CONFIG.value, _WORKDIR.value)
   for split, figures in results["splits"].items():

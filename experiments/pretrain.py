@@ -17,7 +17,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/pretrain/clm.py:tiny")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     result = pretrain.run(_CONFIG.value, _WORKDIR.value)
   cli.exit_if_preempted(result)

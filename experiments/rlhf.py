@@ -18,7 +18,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/rlhf/ppo.py:tiny")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     run = dpo.run if _CONFIG.value.algorithm == "dpo" else train.run
     result = run(_CONFIG.value, _WORKDIR.value)

@@ -27,7 +27,6 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     run = runs.load(_WORKDIR.value, _STEP.value, mesh=sharding.make_mesh(sharding.MeshConfig()))
     tok = run.tokenizer

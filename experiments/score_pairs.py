@@ -49,7 +49,6 @@ def score(run: runs.Run, pairs: str, gold: bool) -> dict[str, float]:
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     run = runs.load(_RUN.value)
     figures = {pairs: score(run, pairs, _GOLD.value) for pairs in _PAIRS.value}

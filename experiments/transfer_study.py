@@ -32,7 +32,6 @@ _BUDGET_STEPS = flags.DEFINE_string("budget_steps", "", "Steps at some budgets, 
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     summary = study.run(_CONFIG.value, _WORKDIR.value, study.parse_budgets(_BUDGETS.value),
                         tuple(_STARTS.value), study.parse_learning_rates(_RATES.value),

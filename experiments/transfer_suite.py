@@ -15,7 +15,6 @@ _CONFIG, _WORKDIR = cli.define_run_flags("configs/transfer/headline.py")
 
 def main(argv):
   del argv
-  cli.quiet_library_logs()
   with cli.reported():
     transfer_suite.run(_CONFIG.value, _WORKDIR.value)
 

@@ -6,27 +6,34 @@ input of every grain pipeline. The dataset is prepared on first use and cached u
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging as absl_logging
 
 from lm import distributed
 from lm.data import builders, catalog, mixture, schemas, world
 
 
-class _HideBuilderConfigNotice(logging.Filter):
-  """TFDS warns on every custom builder config; ours are all custom (per view, per file set)."""
+class _HideTfdsNotices(logging.Filter):
+  """TFDS warns on every custom builder config (ours are all custom: per view, per file set) and on every dataset
+  not yet prepared ("Variant folder ... has no dataset_info.json"): neither is news."""
+
+  NOTICES = ("Using custom data configuration", "has no dataset_info.json")
 
   def filter(self, record: logging.LogRecord) -> bool:
-    return "Using custom data configuration" not in record.getMessage()
+    return not any(n in record.getMessage() for n in self.NOTICES)
 
 
-logging.getLogger("absl").addFilter(_HideBuilderConfigNotice())
+logging.getLogger("absl").addFilter(_HideTfdsNotices())
 tfds.disable_progress_bar()  # per-split bars for our small generated datasets only add noise
 
 
@@ -91,8 +98,21 @@ def prepare(spec: DatasetSpec) -> tfds.core.DatasetBuilder:
     with distributed.file_lock(os.path.join(spec.data_dir, ".prepare.lock")):
       b = builder(spec)  # another process may have prepared it while this one waited
       if not b.is_prepared():
-        b.download_and_prepare(file_format="array_record")
+        _download_and_prepare(b, spec)
   return b
+
+
+def _download_and_prepare(b: tfds.core.DatasetBuilder, spec: DatasetSpec) -> None:
+  """A generated dataset is prepared with one line of log; TFDS's "Downloading and preparing dataset Unknown
+  size ..." (printed to stdout) is kept for catalog datasets only, which really download."""
+  if spec.name in catalog.CATALOG:
+    b.download_and_prepare(file_format="array_record")
+    return
+  start = time.perf_counter()
+  absl_logging.info("Preparing %s in %s (once: later runs read it there)...", spec.name, b.data_dir)
+  with contextlib.redirect_stdout(io.StringIO()):
+    b.download_and_prepare(file_format="array_record")
+  absl_logging.info("Prepared %s in %.1f s.", spec.name, time.perf_counter() - start)
 
 
 class PreparedDataError(RuntimeError):

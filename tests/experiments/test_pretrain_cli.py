@@ -26,6 +26,7 @@ def pretrained(world_data_dir, tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("clm"))
   proc = run_module("experiments.pretrain", *tiny_flags(world_data_dir), f"--workdir={workdir}")
   assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "libtpu" not in proc.stderr and "Unable to initialize backend" not in proc.stderr  # no news on a CPU machine
   return workdir
 
 
@@ -94,6 +95,16 @@ def test_prepare_data_prints_json_lines(world_data_dir):
   assert proc.returncode == 0, proc.stderr[-2000:]
   rows = [json.loads(line) for line in proc.stdout.splitlines()]
   assert len(rows) == 2 and set(rows[0]) == {"text", "label"}
+
+
+def test_a_first_run_prepares_its_data_with_one_line_and_no_library_chatter(tmp_path):
+  proc = run_module("experiments.prepare_data", "--dataset=world/sentiment", f"--data_dir={tmp_path}",
+                    "--world_scale=0.005", "--show=1")  # a fresh data dir: prepared now
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert [set(json.loads(line)) for line in proc.stdout.splitlines()] == [{"text", "label"}]  # nothing else on stdout
+  assert "Preparing world/sentiment in" in proc.stderr and "Prepared world/sentiment in" in proc.stderr
+  for chatter in ("Downloading and preparing", "dataset_info.json", "Done writing", "libtpu"):
+    assert chatter not in proc.stderr, chatter
 
 
 def test_prepare_data_reports_a_malformed_line(tmp_path):
