@@ -136,6 +136,7 @@ def run(config, workdir: str) -> dict[str, dict]:
       raise settings.ConfigError(f"Stage {name} starts from {missing}, which neither run here nor finished in "
                                  f"{workdir}.")
   settings.prepare_workdir(workdir, config)
+  print(plan(config, names, dirs), flush=True)
   summary = settings.load_json(os.path.join(workdir, SUMMARY_FILE)) if os.path.isfile(
       os.path.join(workdir, SUMMARY_FILE)) else {}
   present = {s for s in STAGES if s in names or os.path.isfile(os.path.join(dirs[s], DONE_FILE))}
@@ -153,6 +154,8 @@ def run(config, workdir: str) -> dict[str, dict]:
     summary[name] = _headline(name, dirs[name], time.perf_counter() - started)
     settings.write_json(done, summary[name])
     settings.write_json(os.path.join(workdir, SUMMARY_FILE), summary)
+    print(f"Stage {name} done in {summary[name]['seconds'] / 60:.1f} min: {_shown(summary[name]) or 'no headline'}.",
+          flush=True)
   figures = headline(summary)
   if figures:
     settings.write_json(os.path.join(workdir, HEADLINE_FILE), figures)
@@ -175,10 +178,48 @@ def headline(summary: dict[str, dict]) -> dict[str, dict[str, float]]:
   return out
 
 
+def _shown(figures: dict) -> str:
+  """A stage's headline figures in one line: "x=v ± s, y=w"."""
+  return ", ".join(f"{k}={v:.4g}" + (f" ± {figures[k + STDERR]:.2g}" if k + STDERR in figures else "")
+                   for k, v in figures.items() if k != "seconds" and not k.endswith(STDERR))
+
+
 def summary_table(summary: dict[str, dict]) -> str:
   lines = ["| stage | headline | minutes |", "|---|---|---|"]
   for name, figures in summary.items():
-    shown = ", ".join(f"{k}={v:.4g}" + (f" ± {figures[k + STDERR]:.2g}" if k + STDERR in figures else "")
-                      for k, v in figures.items() if k != "seconds" and not k.endswith(STDERR))
-    lines.append(f"| {name} | {shown} | {figures.get('seconds', 0) / 60:.1f} |")
+    lines.append(f"| {name} | {_shown(figures)} | {figures.get('seconds', 0) / 60:.1f} |")
   return "\n".join(lines)
+
+
+def _work(name: str, config) -> str:
+  """What a stage trains: "800 steps", "40 iterations", or "sampling and scoring" (pairs, best-of-n)."""
+  kind = STAGES[name].kind
+  if kind == "rl":
+    return f"{config.train.iterations} iterations"
+  if kind in ("pretrain", "finetune"):
+    return f"{config.train.steps} steps"
+  return "sampling and scoring"
+
+
+def plan(config, names: list[str], dirs: dict[str, str]) -> str:
+  """The stages about to run, what each starts from and trains, and the minutes `config.expected_minutes` gives
+  (measured on 2 CPU cores for the shipped pipelines; "?" where it gives none), in one table."""
+  expected = dict(config.get("expected_minutes", {}) or {})
+  lines = ["Plan:", "| stage | starts from | trains | expected minutes | state |", "|---|---|---|---|---|"]
+  total, unknown = 0.0, 0
+  for name in names:
+    finished = os.path.isfile(os.path.join(dirs[name], DONE_FILE))
+    minutes = expected.get(name)
+    if not finished:
+      total += minutes or 0.0
+      unknown += minutes is None
+    lines.append(f"| {name} | {', '.join(STAGES[name].after) or '-'} | {_work(name, config[name])} | "
+                 f"{'?' if minutes is None else f'{minutes:g}'} | {'finished: skipped' if finished else 'to run'} |")
+  to_run = sum(not os.path.isfile(os.path.join(dirs[n], DONE_FILE)) for n in names)
+  if unknown == to_run:
+    estimate = "No estimate of the minutes (config.expected_minutes: {stage: minutes})."
+  elif unknown:
+    estimate = f"Expected: about {total:.0f} min for the stages with an estimate, {unknown} without."
+  else:
+    estimate = f"Expected: about {total:.0f} min on 2 CPU cores (less on more)."
+  return "\n".join(lines + [estimate + " Interrupted stages resume: re-run the same command."])

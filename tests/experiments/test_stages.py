@@ -41,8 +41,14 @@ def _tiny_pipeline(data_dir: str):
 
 def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, tmp_path, capsys):
   config = _tiny_pipeline(task_data_dir)
+  config.expected_minutes = {"pretrain": 1.5, "sft": 2}
   summary = stages.run(config, str(tmp_path))
   assert list(summary) == ["pretrain", "sft", "pairs", "reward", "ppo", "bon"]
+  out = capsys.readouterr().out  # the plan first, then one line per stage as it finishes
+  assert out.index("| pretrain | - | 6 steps | 1.5 | to run |") < out.index("Stage pretrain done in")
+  assert "| ppo | sft, reward | 2 iterations | ? | to run |" in out and "| bon | sft, reward | sampling" in out
+  assert "Expected: about 4 min for the stages with an estimate, 4 without." in out
+  assert "Stage sft done in" in out and "exact_match=" in out.split("Stage sft done in")[1].splitlines()[0]
   assert "perplexity" in summary["pretrain"] and "rm_accuracy" in summary["reward"]
   assert {"gold_win_rate", "kl"} <= set(summary["ppo"])
   assert summary["sft"]["selected_step"] == 6 and (tmp_path / "sft" / "best" / "6").is_dir()
@@ -70,7 +76,8 @@ def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, 
   rows = len(writers.read(str(tmp_path / "ppo")))
   assert stages.run(config, str(tmp_path)) == summary
   assert len(writers.read(str(tmp_path / "ppo"))) == rows
-  assert "| ppo |" in capsys.readouterr().out
+  out = capsys.readouterr().out
+  assert "| ppo | sft, reward | 2 iterations | ? | finished: skipped |" in out and "done in" not in out
 
 
 def test_a_stage_needs_what_it_starts_from(task_data_dir, tmp_path):
