@@ -3,6 +3,7 @@
   metrics, examples = inspection.predictions("runs/sentiment", "test", limit=500)
   counts = inspection.confusion(examples, ["neg", "pos"])      # [reference, output]
   inspection.tagged(examples[0])                               # "[Tomas Berg]PER works for [Velbury Audio]ORG ..."
+  inspection.reward_scores("runs/reward", prompt, ["Velbury.", "I will not tell you."])  # a reward model's scores
 
 The predictions are the task's own evaluator's (the figures match the run's results.json on the same records), from
 the parameters `runs.load` gives: those selected on validation, if the run selects, else the latest.
@@ -16,7 +17,7 @@ import numpy as np
 
 from lm.data import sources
 from lm.evaluation import spans
-from lm.training import pretrain, runs, tasks
+from lm.training import predict, pretrain, rewards, runs, tasks
 
 
 def predictions(workdir: str, split: str = "test", limit: int = 500) -> tuple[dict[str, float], list[dict]]:
@@ -61,3 +62,15 @@ def tagged(example: dict, which: str = "output") -> str:
       out.append(words[i])
       i += 1
   return " ".join(out)
+
+
+def reward_scores(workdir: str, prompt: str, responses: Sequence[str]) -> np.ndarray:
+  """A reward-model run's score of each response to `prompt` (the run's template and truncation), as in training."""
+  run = runs.load(workdir)
+  if run.config.get("task") != "reward":
+    raise ValueError(f"{workdir} is not a reward-model run (task {run.config.get('task')!r}).")
+  records = [{"prompt": prompt, "chosen": r, "rejected": r} for r in responses]  # a pair scores both of its sides
+  scored = [rewards_Bx2 for _, rewards_Bx2 in predict.batches(rewards.scorer(run.model), run.config,
+                                                               rewards.layout(run.config, run.tokenizer),
+                                                               run.tokenizer, run.params, records, rewards.PAIR_KEYS)]
+  return np.concatenate(scored)[:, 0]

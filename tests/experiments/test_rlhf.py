@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 import shutil
 
 import numpy as np
@@ -11,50 +10,9 @@ import pytest
 from lm import settings
 from lm.rl import best_of_n, dpo, train as rl_train
 from lm.training import checkpoint, finetune, writers
-from tests.conftest import REPO, TASK_WORLD, run_module, tiny_task_config
+from tests.conftest import REPO, TASK_WORLD, run_module
 
 pytestmark = pytest.mark.xdist_group("rlhf")  # one worker builds the SFT and reward runs once for the whole module
-
-
-@pytest.fixture(scope="module")
-def sft_run(task_data_dir, world_causal_run, tmp_path_factory):
-  """Instruction tuning of the world-pretrained tiny decoder (short: a policy to start from, not a good one)."""
-  c = tiny_task_config("instruct", task_data_dir, steps=60, eval_every=60, checkpoint_every=60)
-  c.init_from, c.data.seq_len, c.eval.validation_examples, c.eval.test_examples = world_causal_run, 256, 16, 16
-  workdir = str(tmp_path_factory.mktemp("sft"))
-  finetune.run(c, workdir)
-  return workdir
-
-
-FILLER = ["Let me think about this for a moment.", "There are many things one could say here.",
-          "In any case, here is what I believe.", "It is always good to look at the details."]
-
-
-def _preference_files(root) -> dict[str, str]:
-  """Pairs where people prefer the plain answer to the same answer wrapped in filler (a rule a tiny model learns)."""
-  rng = random.Random(2)
-  paths = {}
-  for split, n in (("train", 1500), ("validation", 100), ("test", 200)):
-    path = root / f"{split}.jsonl"
-    with open(path, "w") as f:
-      for _ in range(n):
-        city, country = rng.choice(["Varn", "Oskel", "Tirra"]), rng.choice(["Zeland", "Morra", "Quint"])
-        answer = f"{city} is in {country}."
-        rambling = " ".join(rng.sample(FILLER, 2) + [answer] + rng.sample(FILLER, rng.randint(1, 2)))
-        f.write(json.dumps({"prompt": f"Where is {city}?", "chosen": answer, "rejected": rambling}) + "\n")
-    paths[split] = str(path)
-  return paths
-
-
-@pytest.fixture(scope="module")
-def reward_run(task_data_dir, sft_run, tmp_path_factory):
-  root = tmp_path_factory.mktemp("rm")
-  c = tiny_task_config("rlhf/reward", task_data_dir, steps=60, eval_every=60, checkpoint_every=60)
-  c.init_from, c.data.dataset, c.data.seq_len = sft_run, "files/preferences", 96
-  files = _preference_files(root)
-  c.data.files.train, c.data.files.validation, c.data.files.test = files["train"], files["validation"], files["test"]
-  result = finetune.run(c, str(root / "run"))
-  return str(root / "run"), result
 
 
 def test_the_reward_model_learns_the_preference(reward_run):

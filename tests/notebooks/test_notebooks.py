@@ -23,10 +23,15 @@ def _env(name, request):
     return {"LM_DATA_DIR": request.getfixturevalue("task_data_dir"), "LM_WORLD_SCALE": str(TASK_WORLD),
             "LM_PRETRAINED": request.getfixturevalue("world_causal_run"), "LM_NOTEBOOK_ITEMS": "40",
             "LM_NOTEBOOK_MAX_LEN": "256"}  # the shared run trained on 64-token rows
+  if name == "04_rlhf.ipynb":
+    return {"LM_DATA_DIR": request.getfixturevalue("task_data_dir"), "LM_WORLD_SCALE": str(TASK_WORLD),
+            "LM_SFT": request.getfixturevalue("sft_run"), "LM_REWARD": request.getfixturevalue("reward_run")[0],
+            "LM_NOTEBOOK_ITERATIONS": "8", "LM_NOTEBOOK_PROMPTS": "16"}
   raise KeyError(name)
 
 
-@pytest.mark.parametrize("name", ["01_pretraining.ipynb", "02_finetuning.ipynb", "03_fewshot.ipynb"])
+@pytest.mark.parametrize("name", ["01_pretraining.ipynb", "02_finetuning.ipynb", "03_fewshot.ipynb",
+                                  pytest.param("04_rlhf.ipynb", marks=pytest.mark.xdist_group("rlhf"))])
 def test_notebook_executes_and_its_checks_pass(name, request, monkeypatch):
   for key, value in _env(name, request).items():
     monkeypatch.setenv(key, value)
