@@ -27,11 +27,15 @@ def _env(name, request):
     return {"LM_DATA_DIR": request.getfixturevalue("task_data_dir"), "LM_WORLD_SCALE": str(TASK_WORLD),
             "LM_SFT": request.getfixturevalue("sft_run"), "LM_REWARD": request.getfixturevalue("reward_run")[0],
             "LM_NOTEBOOK_ITERATIONS": "8", "LM_NOTEBOOK_PROMPTS": "16"}
+  if name == "05_scaling.ipynb":
+    return {"LM_DATA_DIR": request.getfixturevalue("world_data_dir"), "LM_WORLD_SCALE": str(SMALL_WORLD),
+            "LM_NOTEBOOK_STEPS": "30", "LM_NOTEBOOK_RATES": "3e-3,1e-2", "LM_NOTEBOOK_WIDTHS": "32,64"}
   raise KeyError(name)
 
 
 @pytest.mark.parametrize("name", ["01_pretraining.ipynb", "02_finetuning.ipynb", "03_fewshot.ipynb",
-                                  pytest.param("04_rlhf.ipynb", marks=pytest.mark.xdist_group("rlhf"))])
+                                  pytest.param("04_rlhf.ipynb", marks=pytest.mark.xdist_group("rlhf")),
+                                  "05_scaling.ipynb"])
 def test_notebook_executes_and_its_checks_pass(name, request, monkeypatch):
   for key, value in _env(name, request).items():
     monkeypatch.setenv(key, value)
