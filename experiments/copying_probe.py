@@ -1,14 +1,16 @@
-"""How much a causal LM gains from reading a span a second time: whether it has an in-context copying mechanism.
+"""How much a causal LM gains from reading something a second time: whether it has an in-context copying mechanism.
 
-  python -m experiments.copying_probe --workdir=RUN_DIR [--split=validation --spans=32 --length=50]
+  python -m experiments.copying_probe --workdir=RUN_DIR [--split=validation --spans=32 --length=50 --names=300]
 
-Spans are random pieces of the run's own data split, written twice (lm/evaluation/copying.py). A gain near 0 nats
+Two probes (lm/evaluation/copying.py): random pieces of the run's own data split written twice, and made-up names
+mentioned twice in fiction documents of the built-in world (`--names` documents; 0 skips it). A gain near 0 nats
 means the model cannot use its context beyond local statistics: demonstrations and passages cannot help it.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +18,10 @@ import numpy as np
 from absl import flags
 
 from experiments import cli
-from lm.data import sources
+from lm import settings
+from lm.data import sources, world
+from lm.data.world.documents import document
+from lm.data.world.entities import build_world, made_up_world
 from lm.evaluation import copying
 from lm.training import pretrain, runs
 
@@ -24,6 +29,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "A causal LM pretraining run's -
 _SPLIT = flags.DEFINE_enum("split", "validation", ["train", "validation", "test"], "Pieces of this split's text.")
 _SPANS = flags.DEFINE_integer("spans", 32, "Spans to read twice.")
 _LENGTH = flags.DEFINE_integer("length", 50, "Pieces per span.")
+_NAMES = flags.DEFINE_integer("names", 300, "Fiction documents for the name probe (0: skip it).")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the selected or latest).")
 flags.mark_flag_as_required("workdir")
 
@@ -49,6 +55,30 @@ def main(argv):
     print(f"# {run.workdir} at step {run.step}: {_SPANS.value} spans of {_LENGTH.value} {_SPLIT.value} pieces, twice")
     print(f"loss first reading {result['first_loss']:.2f}, second {result['second_loss']:.2f} nats per piece: "
           f"gain {result['gain']:.2f} ± {result['gain_stderr']:.2f}")
+    if _NAMES.value:
+      def padded(ids):  # right-padded to a multiple of 64: a causal model's earlier positions are unchanged, and a
+        width = min(-(-len(ids) // 64) * 64, run.model.config.max_len)  # few shapes compile instead of one per length
+        return token_logprobs(run.params, jnp.asarray([ids + [0] * (width - len(ids))]))[0, :len(ids) - 1]
+
+      names = copying.mention_losses(padded, run.tokenizer, _fiction(run.config, _NAMES.value),
+                                     max_len=run.model.config.max_len)
+      print(f"made-up names in {_NAMES.value} fiction documents ({int(names['names'])} mentioned twice): first "
+            f"mention {names['first_loss']:.2f}, second {names['second_loss']:.2f} nats per piece: gain "
+            f"{names['gain']:.2f} ± {names['gain_stderr']:.2f}")
+
+
+def _fiction(run_config, n: int):
+  """(text, name) of `n` documents about worlds made up per document (the world's validation countries and
+  lexicon): the first made-up person the document names twice."""
+  config = settings.section(world.WorldConfig, (run_config.data.get("world") or {}), "data.world")
+  base = build_world(config, "validation")
+  for i in range(n):
+    rng = random.Random(f"copying/{i}")
+    made = made_up_world(rng, base)
+    text = document(rng, made).text()
+    twice = [p.name for p in made.people if text.count(p.name) >= 2]
+    if twice:
+      yield text, twice[0]
 
 
 if __name__ == "__main__":

@@ -35,3 +35,29 @@ def test_bad_arguments_are_named():
     copying.repeat_losses(_model(False), POOL[:5], bos_id=1, length=20)
   with pytest.raises(ValueError, match="returned shape"):
     copying.repeat_losses(lambda ids: np.zeros((1, 1)), POOL, bos_id=1, spans=4, length=5)
+
+
+class _Chars:
+  """A tokenizer of one piece per character (its code point), bos 1."""
+  bos_id = 1
+
+  @staticmethod
+  def encode(text):
+    return [ord(c) for c in text]
+
+
+def _mentions_model(copies: bool):
+  def token_logprobs(ids):
+    return _model(copies)(np.asarray([ids]))[0]
+  return token_logprobs
+
+
+def test_a_copier_reads_a_names_second_mention_cheaper():
+  docs = [(f"Once {n} met a friend. Later {n} went home.", n) for n in ("Qorvath", "Zimbelu", "Trastok")]
+  docs.append(("Nobody is named twice here.", "Qorvath"))  # skipped
+  copier = copying.mention_losses(_mentions_model(True), _Chars, docs, max_len=512)
+  assert copier["names"] == 3 and copier["gain"] > 3 and copier["second_loss"] < copier["first_loss"] - 3
+  plain = copying.mention_losses(_mentions_model(False), _Chars, docs, max_len=512)
+  assert plain["gain"] == pytest.approx(0.0)
+  with pytest.raises(ValueError, match="Only 0 names"):
+    copying.mention_losses(_mentions_model(True), _Chars, docs, max_len=10)
