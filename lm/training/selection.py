@@ -2,8 +2,9 @@
 
 With `train.select_metric` set (an evaluation metric such as `loss`, `exact_match` or `gold_agreement`, and
 `train.select_mode` "min" or "max"), every evaluation that beats the best value so far (strictly: ties keep the
-earlier step) saves the parameters to `workdir/best/<step>` (one kept) and then `workdir/best/selection.json`
-(`{"metric", "mode", "step", "value"}`). A stage's test figures, `init_from=workdir` of a later stage and
+earlier step, except step 0, the start `train.eval_at_start` evaluates, which a trained step's tie replaces) saves
+the parameters to `workdir/best/<step>` (one kept) and then `workdir/best/selection.json` (`{"metric", "mode",
+"step", "value"}`). A stage's test figures, `init_from=workdir` of a later stage and
 `runs.load(workdir)` then use those parameters; `init_from=workdir/checkpoints` still names the last step.
 Selection reads validation only, never test. A resumed run continues the comparison from selection.json.
 """
@@ -83,6 +84,8 @@ class Selector:
     if not math.isfinite(value):
       return False
     if self.value is None:
+      return True
+    if value == self.value and self.step == 0:  # a tie with the untrained start goes to the trained step
       return True
     return value < self.value if self.mode == "min" else value > self.value
 

@@ -15,8 +15,8 @@ from lm.data import corpus
 from lm.interop import convert
 from lm.rl import train as rl_train
 from lm.training import finetune, pretrain, runs, writers
-from tests.conftest import tiny_task_config
-from tests.experiments.test_rlhf import _preference_files, rl_config
+from tests.conftest import _preference_files, tiny_task_config
+from tests.experiments.test_rlhf import rl_config
 from tests.interop import hf_models
 
 pytestmark = pytest.mark.xdist_group("interop_stages")  # one worker builds the imported runs once

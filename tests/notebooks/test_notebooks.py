@@ -18,7 +18,8 @@ def _env(name, request):
   if name == "02_finetuning.ipynb":
     return {"LM_DATA_DIR": request.getfixturevalue("task_data_dir"), "LM_WORLD_SCALE": str(TASK_WORLD),
             "LM_PRETRAINED": request.getfixturevalue("world_causal_run"), "LM_NOTEBOOK_STEPS": "200",
-            "LM_NOTEBOOK_BUDGETS": "all", "LM_NOTEBOOK_TEST_EXAMPLES": "200"}
+            "LM_NOTEBOOK_BUDGETS": "all", "LM_NOTEBOOK_TEST_EXAMPLES": "200",
+            "LM_NOTEBOOK_EVALS": "1"}
   if name == "03_fewshot.ipynb":
     return {"LM_DATA_DIR": request.getfixturevalue("task_data_dir"), "LM_WORLD_SCALE": str(TASK_WORLD),
             "LM_PRETRAINED": request.getfixturevalue("world_causal_run"), "LM_NOTEBOOK_ITEMS": "40",
@@ -29,7 +30,7 @@ def _env(name, request):
             "LM_NOTEBOOK_ITERATIONS": "8", "LM_NOTEBOOK_PROMPTS": "16"}
   if name == "05_scaling.ipynb":
     return {"LM_DATA_DIR": request.getfixturevalue("world_data_dir"), "LM_WORLD_SCALE": str(SMALL_WORLD),
-            "LM_NOTEBOOK_STEPS": "30", "LM_NOTEBOOK_RATES": "3e-3,1e-2", "LM_NOTEBOOK_WIDTHS": "32,64"}
+            "LM_NOTEBOOK_STEPS": "30", "LM_NOTEBOOK_RATES": "1e-2", "LM_NOTEBOOK_WIDTHS": "32,64"}
   raise KeyError(name)
 
 

@@ -96,6 +96,14 @@ def test_selector_keeps_strictly_better_finite_values(tmp_path):
   np.testing.assert_array_equal(np.asarray(resumed.restore(abstract)["w"]), np.full((2, 3), 3.0))
 
 
+def test_a_tie_with_the_start_goes_to_the_trained_step(tmp_path):
+  params = lambda v: {"w": jax.numpy.full((2,), v, jax.numpy.float32)}
+  selector = selection.Selector(str(tmp_path), "exact_match", "max")
+  assert selector.offer(0, {"exact_match": 0.0}, params(0.0))
+  assert selector.offer(100, {"exact_match": 0.0}, params(1.0))  # nothing learnt either way: keep what trained
+  assert not selector.offer(200, {"exact_match": 0.0}, params(2.0)) and selector.step == 100
+
+
 def test_a_damaged_selection_file_is_named(tmp_path):
   os.makedirs(tmp_path / "best")
   (tmp_path / "best" / "selection.json").write_text("{not json")
