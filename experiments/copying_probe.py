@@ -23,6 +23,7 @@ from lm.data import sources, world
 from lm.data.world.documents import document
 from lm.data.world.entities import build_world, made_up_world
 from lm.evaluation import copying
+from lm.sampling import decode
 from lm.training import pretrain, runs
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A causal LM pretraining run's --workdir.")
@@ -56,9 +57,9 @@ def main(argv):
     print(f"loss first reading {result['first_loss']:.2f}, second {result['second_loss']:.2f} nats per piece: "
           f"gain {result['gain']:.2f} ± {result['gain_stderr']:.2f}")
     if _NAMES.value:
-      def padded(ids):  # right-padded to a multiple of 64: a causal model's earlier positions are unchanged, and a
-        width = min(-(-len(ids) // 64) * 64, run.model.config.max_len)  # few shapes compile instead of one per length
-        return token_logprobs(run.params, jnp.asarray([ids + [0] * (width - len(ids))]))[0, :len(ids) - 1]
+      def padded(ids):
+        row = decode.right_pad(ids, run.model.config.max_len)
+        return token_logprobs(run.params, jnp.asarray([row]))[0, :len(ids) - 1]
 
       names = copying.mention_losses(padded, run.tokenizer, _fiction(run.config, _NAMES.value),
                                      max_len=run.model.config.max_len)

@@ -16,6 +16,7 @@ from absl import flags
 from experiments import cli
 from lm.data import sources
 from lm.evaluation import reactions
+from lm.sampling import decode
 from lm.training import pretrain, runs
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "A causal LM pretraining run's --workdir.")
@@ -33,9 +34,8 @@ def main(argv):
     max_len = run.model.config.max_len
     apply = jax.jit(lambda params, ids, last: jax.nn.log_softmax(run.model.apply({"params": params}, ids)[0, last]))
 
-    def next_logprobs(ids):  # right-padded to a multiple of 64: a causal model's logits before the pad are unchanged,
-      width = min(-(-len(ids) // 64) * 64, max_len)  # and the probe compiles a few shapes instead of one per length
-      return np.asarray(apply(run.params, jnp.asarray([ids + [0] * (width - len(ids))]), len(ids) - 1))
+    def next_logprobs(ids):
+      return np.asarray(apply(run.params, jnp.asarray([decode.right_pad(ids, max_len)]), len(ids) - 1))
 
     texts = (source[i]["text"] for i in range(len(source)))
     result = reactions.agreement(next_logprobs, run.tokenizer, texts, max_items=_ITEMS.value, max_len=max_len)

@@ -213,6 +213,12 @@ def check_fits(model, prompt_len: int, max_new_tokens: int) -> None:
                      "Shorten the prompt (keep its end) or lower max_new_tokens.")
 
 
+def right_pad(ids: Sequence[int], max_len: int, multiple: int = 64, pad_id: int = 0) -> list[int]:
+  """`ids` padded on the right to a multiple of `multiple` (at most `max_len`): a causal model's outputs at the real
+  positions are unchanged, and calls of many lengths compile a few shapes instead of one per length."""
+  return [*ids, *[pad_id] * (min(round_up(len(ids), multiple), max_len) - len(ids))]
+
+
 def round_up(n: int, multiple: int) -> int:
   """`n` rounded up to a multiple of `multiple` (padded shapes that few compilations cover)."""
   return -(-n // multiple) * multiple

@@ -103,8 +103,8 @@ def _run_config(config, init: str, budget: int, rate: float | None, tokenizer_fi
     run_config.adapt.freeze_backbone = True
   if rate is not None:
     run_config.optimizer.learning_rate = rate
-  if not run_config.train.select_metric:  # the reported parameters are those of the best validation step
-    run_config.train.select_metric, run_config.train.select_mode = headline, "max"
+  # The reported parameters are those of the best validation step, by the config's metric or else the headline.
+  run_config.train.select_metric, run_config.train.select_mode = _selection(config, headline)
   run_config.train.eval_at_start = True  # ...and the start is a candidate: a step trained on few labels may be worse
   return run_config
 
@@ -116,7 +116,8 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
 
   Protocol: every run selects its parameters on validation by the task's headline metric (unless the config names
   another `train.select_metric`), among its evaluations and step 0; with several `learning_rates`, each start and
-  budget trains at every rate and reports the run whose selected validation figure (by the same metric) is best. The test split is read only for the reported figures.
+  budget trains at every rate and reports the run whose selected validation figure (by the same metric) is best.
+  The test split is read only for the reported figures.
   `starts` may leave out "scratch" (e.g. a second pretrained start whose scratch runs exist elsewhere).
 
   To fit a time budget, `grid_budgets` (default: every budget) limits the grid to some budgets: elsewhere each start
