@@ -117,7 +117,10 @@ class _LibraryChatter(std_logging.Filter):
 
 
 def quiet_library_logs() -> None:
-  std_logging.getLogger("absl").addFilter(_LibraryChatter())
+  # On absl's handler (what every propagated record reaches: JAX logs through its own loggers) and on its logger.
+  chatter = _LibraryChatter()
+  logging.get_absl_handler().addFilter(chatter)
+  std_logging.getLogger("absl").addFilter(chatter)
 
 
 def define_run_flags(example: str, workdir_help: str = "Run directory: config.json, metrics.jsonl, checkpoints/."):
