@@ -80,3 +80,17 @@ def test_a_held_out_family_is_reported_by_gold_correctness_at_the_largest_budget
   assert figures["heldout"] == {"instruct/sentiment": {"pretrained": {"value": 0.31, "stderr": 0.02},
                                                        "scratch": {"value": 0.0, "stderr": 0.02}}}
   assert "| instruct/sentiment | 0.310 ± 0.020 | 0.000 ± 0.020 |" in transfer_suite.table(figures)
+
+
+def test_the_few_shot_table_gives_the_best_demonstration_gain_in_standard_errors():
+  def fig(value):
+    return {"value": value, "stderr": 0.02}
+
+  figures = {"transfer": {}, "probe": {}, "heldout": {},
+             "fewshot": {"entity_type": {"0": fig(0.28), "1": fig(0.5), "4": fig(0.35), "8": fig(0.46)},
+                         "older": {"0": fig(0.53), "4": fig(0.51)}, "mine": {"0": fig(0.5), "1": fig(0.6)}}}
+  text = transfer_suite.table(figures)
+  assert "| entity_type | 0.280 ± 0.020 | 0.500 ± 0.020 | 0.350 ± 0.020 | 0.460 ± 0.020 | +0.180 ± 0.028 at k=8 " \
+         "(6.4 SE) |" in text  # k = 1 is not a candidate: the target reads k = 4 or 8
+  assert "| older | 0.530 ± 0.020 | - | 0.510 ± 0.020 | - | -0.020 ± 0.028 at k=4 (-0.7 SE) |" in text
+  assert "| mine | 0.500 ± 0.020 | 0.600 ± 0.020 | - | - | - |" in text
