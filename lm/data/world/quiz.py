@@ -92,3 +92,16 @@ def quiz_page(rng: random.Random, world: World, fresh: bool = False) -> Document
     lines.append([])  # a blank line between items, as the few-shot harness joins demonstrations
     lines += [_line(line) for line in solved.split("\n")]
   return Document("quiz", lines)
+
+
+def page_items(rng: random.Random, world: World, task: str, n: int, wording: int, made_up: bool) -> list[dict]:
+  """`n` few-shot items of `task` written as a quiz page writes them: in `WORDINGS[task][wording]` (0: the few-shot
+  wording), about a world made up per item (`made_up`) or `world`'s own entities. A format probe: can a model answer
+  in the format its pretraining pages used, before any demonstration?"""
+  prompt_words, answer_words = WORDINGS[task][wording]
+  items = []
+  for _ in range(n):
+    item = fewshot_item(rng, made_up_world(rng, world) if made_up else world, task)
+    items.append({**item, "prompt": _replace(item["prompt"], prompt_words),
+                  "choices": [answer_words.get(c, c) for c in item["choices"]]})
+  return items

@@ -63,3 +63,18 @@ def test_fresh_pages_name_made_up_entities_and_never_ask_in_the_few_shot_wording
   assert _texts(config)[:20] != _texts(WorldConfig(scale=0.02, quiz_pages=0.5))[:20]
   with pytest.raises(ValueError, match="quiz_style"):
     WorldConfig(quiz_style="new")
+
+
+def test_page_items_are_written_in_the_asked_wording_about_made_up_or_world_entities():
+  import random  # pylint: disable=import-outside-toplevel
+  from lm.data.world import quiz  # pylint: disable=import-outside-toplevel
+  world = build_world(WorldConfig(scale=0.02), "test")
+  cities = {c.name for c in world.cities}
+  made = quiz.page_items(random.Random(0), world, "located_in", 20, 1, made_up=True)
+  assert all("Question: In which country is" in i["prompt"] and "Which country is" not in i["prompt"] for i in made)
+  asked = [re.search(r"In which country is (.+)\?", i["prompt"]).group(1) for i in made]
+  assert sum(a in cities for a in asked) <= 2  # made up per item (a clash with the world's names is rare)
+  assert all(i["choices"][i["answer"]] in i["prompt"].split("\nQuestion")[0] for i in made)  # the answer is in the facts
+  reviews = quiz.page_items(random.Random(0), world, "sentiment", 20, 1, made_up=False)
+  assert all(i["prompt"].endswith("\nVerdict:") and sorted(i["choices"]) == ["bad", "good"] for i in reviews)
+  assert {i["choices"][i["answer"]] for i in reviews} == {"bad", "good"}
