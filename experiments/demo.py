@@ -22,7 +22,7 @@ from lm import settings
 from lm.data import corpus, sources, world
 from lm.evaluation import unigram
 from lm.sampling import decode
-from lm.training import finetune, pretrain, runs
+from lm.training import pretrain, runs, writers
 
 _DATA_DIR = flags.DEFINE_string("data_dir", "data", "Dataset and tokenizer cache.")
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo", "Run directory of the demo's pretraining.")
@@ -72,7 +72,7 @@ def main(argv):
       raise SystemExit(143)
     if not result.last_eval:  # the run in the work dir had finished: nothing trained, its last evaluation stands
       print(f"   (already trained: {_WORKDIR.value} holds a finished run; delete it to train again)")
-    ppl = (result.last_eval or finetune.last_eval(_WORKDIR.value))["perplexity"]
+    ppl = (result.last_eval or writers.last_eval(_WORKDIR.value))["perplexity"]
     print(f"   {time.time() - start:.0f}s; validation perplexity {ppl:.1f} vs unigram {baseline:.1f} "
           f"({ppl / baseline:.1%} of the baseline)")
 

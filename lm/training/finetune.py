@@ -48,21 +48,13 @@ def write_samples(workdir: str, step: int, split: str, examples: list[dict]) -> 
       f.write(json.dumps({"step": step, "split": split, **example}, ensure_ascii=False) + "\n")
 
 
-def last_eval(workdir: str, step: int | None = None) -> dict[str, float]:
-  """The validation metrics in metrics.jsonl at `step` (default: the latest; a re-run of a finished run evaluates
-  no more)."""
-  rows = [r for r in writers.read(workdir) if r["split"] == "eval" and step in (None, r["step"])] if os.path.exists(
-      os.path.join(workdir, "metrics.jsonl")) else []
-  return {k: v for k, v in rows[-1].items() if k not in ("step", "split")} if rows else {}
-
-
 def outcome(workdir: str, result: loop.Result) -> dict:
   """What results.json says of the training: steps, and the validation metrics of the parameters it reports
   (those of the step selected on validation, if the run selects)."""
   if result.selected_step is not None:
     return {"steps": result.step, "selected_step": result.selected_step,
-            "validation": last_eval(workdir, result.selected_step)}
-  return {"steps": result.step, "validation": result.last_eval or last_eval(workdir)}
+            "validation": writers.last_eval(workdir, result.selected_step)}
+  return {"steps": result.step, "validation": result.last_eval or writers.last_eval(workdir)}
 
 
 def run(config, workdir: str) -> Result:

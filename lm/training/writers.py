@@ -106,3 +106,11 @@ def read(workdir: str) -> list[dict]:
   """All complete rows of a run's metrics.jsonl (for notebooks, tests and summaries)."""
   with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
     return [row for row in map(_parse, f) if row is not None]
+
+
+def last_eval(workdir: str, step: int | None = None) -> dict[str, float]:
+  """The validation metrics in metrics.jsonl at `step` (default: the latest; a re-run of a finished run evaluates
+  no more, so this is what it reports)."""
+  rows = [r for r in read(workdir) if r["split"] == "eval" and step in (None, r["step"])] if os.path.exists(
+      os.path.join(workdir, "metrics.jsonl")) else []
+  return {k: v for k, v in rows[-1].items() if k not in ("step", "split")} if rows else {}
