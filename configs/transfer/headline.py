@@ -83,10 +83,12 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.instruct.config.data.update(seq_len=512, batch_size=8)
   c.studies.instruct.config.train.update(steps=400, eval_every=100, checkpoint_every=100)
   c.studies.instruct.config.eval.validation_examples = 100
-  # Sentiment instructions are never trained on: gold correctness on them (any right answer in any wording) is the
-  # zero-shot transfer to a held-out family (headline.json "heldout").
-  c.studies.instruct.config.task_options.held_out_families = "sentiment"
-  c.studies.instruct.config.train.select_metric = "exact_match/trained_families"  # selection never reads sentiment
+  # Product and place facts (`fact`: "Which company makes the Novu 7?") are never trained on: gold correctness on them
+  # (any right answer in any wording) is the zero-shot transfer to a held-out family (headline.json "heldout"). The
+  # people questions (`qa`) are trained. (Held-out `sentiment`, whose answer words no trained response uses, scored
+  # 0: README.)
+  c.studies.instruct.config.task_options.held_out_families = "fact"
+  c.studies.instruct.config.train.select_metric = "exact_match/trained_families"  # selection never reads `fact`
   # Translation from the causal LM: the English sentence in the prompt of the Zx lessons' examples, the Zx as the
   # response (the LM read "Example: <English> In Zx: <Zx>" lines in pretraining).
   c.studies.translation = _study("finetune/translation_decoder.py:tiny", "clm", "200,2000,all")
