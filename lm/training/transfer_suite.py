@@ -144,7 +144,8 @@ def headline(config, workdir: str) -> dict:
 
 
 def table(figures: dict) -> str:
-  """headline.json as Markdown: transfer (both starts and their difference per budget), probes, few-shot by k."""
+  """headline.json as Markdown: transfer (both starts and their difference per budget, in standard errors of the
+  difference: the target reads two), probes, few-shot by k."""
   lines = ["| task | budget | pretrained | scratch | pretrained - scratch |", "|---|---|---|---|---|"]
   for task, budgets in figures["transfer"].items():
     for budget, starts in budgets.items():
@@ -153,7 +154,7 @@ def table(figures: dict) -> str:
       if {"pretrained", "scratch"} <= set(starts):
         gap, se = study.difference({"metric": starts["pretrained"]["value"], "stderr": starts["pretrained"]["stderr"]},
                                    {"metric": starts["scratch"]["value"], "stderr": starts["scratch"]["stderr"]})
-        cells.append(f"{gap:+.3f} ± {se:.3f}")
+        cells.append(f"{gap:+.3f} ± {se:.3f}" + (f" ({gap / se:.1f} SE)" if se > 0 else ""))
       else:
         cells.append("-")
       lines.append(f"| {task} | {budget} | " + " | ".join(cells) + " |")

@@ -94,3 +94,14 @@ def test_the_few_shot_table_gives_the_best_demonstration_gain_in_standard_errors
          "(6.4 SE) |" in text  # k = 1 is not a candidate: the target reads k = 4 or 8
   assert "| older | 0.530 ± 0.020 | - | 0.510 ± 0.020 | - | -0.020 ± 0.028 at k=4 (-0.7 SE) |" in text
   assert "| mine | 0.500 ± 0.020 | 0.600 ± 0.020 | - | - | - |" in text
+
+
+def test_the_transfer_table_gives_each_gap_in_standard_errors():
+  figures = {"probe": {}, "heldout": {}, "fewshot": {},
+             "transfer": {"ner": {"50": {"pretrained": {"value": 0.40, "stderr": 0.03},
+                                         "scratch": {"value": 0.20, "stderr": 0.04}},
+                                  "all": {"pretrained": {"value": 0.60, "stderr": 0.0},
+                                          "scratch": {"value": 0.60, "stderr": 0.0}}}}}
+  text = transfer_suite.table(figures)
+  assert "| ner | 50 | 0.400 ± 0.030 | 0.200 ± 0.040 | +0.200 ± 0.050 (4.0 SE) |" in text
+  assert "| ner | all | 0.600 ± 0.000 | 0.600 ± 0.000 | +0.000 ± 0.000 |" in text  # no error, no ratio
