@@ -13,9 +13,10 @@ import time
 
 import jax
 import optax
-from absl import app, flags
+from absl import flags
 
 from benchmarks import causal_step
+from experiments import cli
 from lm.models.config import PRESETS, ModelConfig
 from lm.training import sharding
 
@@ -52,4 +53,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -16,7 +16,8 @@ import shutil
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
+from experiments import cli
 
 _FAMILY = flags.DEFINE_enum("family", "gpt2", ["gpt2", "llama"], "Which family's small shape.")
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/convert_bench", "Scratch directory (emptied first).")
@@ -88,4 +89,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from lm.data import corpus, pipeline, sources, transforms
 
 _DATA_DIR = flags.DEFINE_string("data_dir", "data", "Dataset and tokenizer cache.")
@@ -64,4 +65,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

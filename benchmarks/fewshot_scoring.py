@@ -16,10 +16,11 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from benchmarks import timing
 
+from experiments import cli
 from lm.evaluation import scoring
 from lm.models.config import PRESETS, ModelConfig
 from lm.models.transformer import Decoder
@@ -63,4 +64,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -13,7 +13,8 @@ import os
 import tempfile
 
 import numpy as np
-from absl import app
+
+from experiments import cli
 
 
 def main(argv):
@@ -64,4 +65,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -43,6 +43,7 @@ import optax  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from benchmarks import causal_step  # noqa: E402
+from experiments import cli  # noqa: E402
 from lm.models.config import PRESETS, ModelConfig  # noqa: E402
 from lm.training import sharding  # noqa: E402
 
@@ -146,4 +147,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -27,9 +27,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import app, flags
+from absl import flags
 
 from benchmarks import causal_step, matmul_ceiling, traces
+from experiments import cli
 from lm.models.config import ModelConfig
 from lm.sampling import decode
 from lm.training import sharding
@@ -224,4 +225,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

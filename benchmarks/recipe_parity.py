@@ -35,8 +35,9 @@ import sys
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from lm import settings
 from lm.data import corpus, sources
 from lm.training import pretrain
@@ -218,4 +219,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -17,10 +17,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import app, flags
+from absl import flags
 
 from benchmarks import timing, traces
 
+from experiments import cli
 from lm.models.config import PRESETS, ModelConfig
 from lm.models.heads import ActorCritic, Classifier
 from lm.models.transformer import Decoder
@@ -104,4 +105,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -26,10 +26,11 @@ import tempfile
 import time
 
 import jax
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from benchmarks import causal_step, traces
+from experiments import cli
 from lm import settings
 from lm.models.config import ModelConfig
 from lm.training import optimizers, sharding
@@ -102,4 +103,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -23,10 +23,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from benchmarks import causal_step, matmul_ceiling
+from experiments import cli
 from lm import settings
 from lm.models.config import ModelConfig
 from lm.training import optimizers, sharding, state as state_lib
@@ -129,4 +130,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,8 +8,9 @@ configs/finetune/choice.py for one task (--config.task_options.tasks=<task>).
 
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from lm.evaluation import report
 
 _EVALUATION = flags.DEFINE_string("evaluation", None, "Output directory of experiments.evaluate.", required=True)
@@ -23,4 +24,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

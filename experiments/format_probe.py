@@ -14,8 +14,9 @@ import json
 import os
 import random
 
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from lm.data.world import config as world_config
 from lm.data.world import entities, quiz
 
@@ -42,4 +43,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

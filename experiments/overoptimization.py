@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 
-from absl import app, flags
+from absl import flags
 
+from experiments import cli
 from lm import settings
 from lm.rl import best_of_n, overoptimization
 
@@ -41,4 +42,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -22,6 +22,7 @@ import ml_collections
 from absl import app, flags
 from ml_collections import config_flags
 
+from experiments import cli
 from lm import settings
 from lm.sweeps import launch, points as points_lib, report
 
@@ -58,6 +59,7 @@ def _load_spec(workdir: str) -> dict:
 
 def main(argv):
   del argv
+  cli.quiet_library_logs()
   workdir = os.path.abspath(_WORKDIR.value)
   try:
     if _COLLECT.value:
@@ -104,4 +106,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main)  # a launcher: its points join the distributed runtime, never the sweep itself

@@ -1,7 +1,9 @@
 """The libraries' chatter is dropped wherever it is logged from: JAX's backend notes reach absl's handler through
 the root logger, not through the `absl` logger."""
 
+import glob
 import logging as std_logging
+import os
 
 from absl import logging
 
@@ -25,3 +27,16 @@ def test_backend_notes_and_library_info_are_dropped_by_absl_handler_but_warnings
     assert [bool(handler.filter(r)) for r in (tpu, tfds, warning, ours)] == [False, False, True, True]
   finally:
     handler.filters[:] = before
+
+
+def test_every_entry_point_quiets_the_libraries():
+  """Each `python -m experiments.X` / `benchmarks.X` starts through `cli.run` (or quiets the logs itself), so none
+  opens with JAX's backend notes."""
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  loud = []
+  for path in sorted(glob.glob(os.path.join(root, "experiments", "*.py")) +
+                     glob.glob(os.path.join(root, "benchmarks", "*.py"))):
+    text = open(path, encoding="utf-8").read()
+    if 'if __name__ == "__main__":' in text and not ("cli.run(main)" in text or "cli.quiet_library_logs()" in text):
+      loud.append(os.path.relpath(path, root))
+  assert not loud, f"entry points that do not start through experiments.cli: {loud}"
