@@ -83,6 +83,9 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.instruct.config.data.update(seq_len=512, batch_size=8)
   c.studies.instruct.config.train.update(steps=400, eval_every=100, checkpoint_every=100)
   c.studies.instruct.config.eval.validation_examples = 100
+  # 200 examples: every run of the fifth and sixth levers selected step 100 or 200 of 400 (overfit after), so the
+  # grid's six runs train 200 steps; the larger budgets keep 400.
+  c.studies.instruct.budget_steps = "200:200"
   # Product and place facts (`fact`: "Which company makes the Novu 7?") are never trained on: gold correctness on them
   # (any right answer in any wording) is the zero-shot transfer to a held-out family (headline.json "heldout"). The
   # people questions (`qa`) are trained. (Held-out `sentiment`, whose answer words no trained response uses, scored
