@@ -95,3 +95,24 @@ def categorical_panels(path: str, panels: Sequence[tuple[str, Sequence[str], Map
     ax.legend(fontsize="small")
   fig.suptitle(title)
   _write(fig, path)
+
+
+def error_panels(path: str, panels: Sequence[tuple[str, str, Mapping[str, Sequence[tuple[str, float, float]]],
+                                                  float | None]], *, title: str, columns: int = 3) -> None:
+  """A grid of panels, each `(title, xlabel, {label: [(category, y, stderr), ...]}, chance)`: y at each category
+  (budgets, k) with standard-error bars, one line per label, the chance level dashed."""
+  rows = -(-len(panels) // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), dpi=110, squeeze=False)
+  for ax, (name, xlabel, curves, chance) in zip(axes.flat, panels):
+    for label, points in curves.items():
+      ax.errorbar([c for c, _, _ in points], [y for _, y, _ in points], yerr=[e for _, _, e in points], marker="o",
+                  capsize=3, label=label)
+    if chance is not None:
+      ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set(title=name, xlabel=xlabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small")
+  for ax in list(axes.flat)[len(panels):]:
+    ax.axis("off")
+  fig.suptitle(title)
+  _write(fig, path)

@@ -18,8 +18,8 @@ results), so re-running the command resumes the suite. `DIR/headline.json` gathe
 
 with budgets as strings ("50", "all") and k as strings ("0", "4"); a probe is reported at its study's largest
 budget, and so is a family the study's instruction tuning held out (task_options.held_out_families), by its gold
-correctness on the test split (any right answer in any wording). `config.only` restricts a call to some pieces
-(e.g. "pretrain_clm,study_instruct").
+correctness on the test split (any right answer in any wording). `DIR/summary.md` gives the same as tables and
+`DIR/headline.png` as one figure. `config.only` restricts a call to some pieces (e.g. "pretrain_clm,study_instruct").
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ import time
 from absl import logging
 
 from lm import settings
-from lm.evaluation import evaluate
+from lm.evaluation import evaluate, plots
 from lm.training import loop, pretrain, stages, study
 
 HEADLINE_FILE = "headline.json"
 TABLE_FILE = "summary.md"
+PLOT_FILE = "headline.png"
 
 
 def _piece_names(config) -> list[str]:
@@ -101,8 +102,36 @@ def run(config, workdir: str) -> dict:
   settings.write_json(os.path.join(workdir, HEADLINE_FILE), figures)
   text = table(figures)
   settings.write_text(os.path.join(workdir, TABLE_FILE), text + "\n")
+  figure(figures, os.path.join(workdir, PLOT_FILE), _metrics(config, workdir))
   print(text)
   return figures
+
+
+def _metrics(config, workdir: str) -> dict[str, str]:
+  """Each finished study's headline metric (accuracy, span_f1, ...), from its results."""
+  paths = {name: os.path.join(workdir, f"study_{name}", study.RESULTS_FILE) for name in config.studies}
+  return {name: settings.load_json(path)["headline"] for name, path in paths.items() if os.path.isfile(path)}
+
+
+def figure(figures: dict, path: str, metrics: dict[str, str]) -> None:
+  """headline.json at a glance: a panel per study (both starts against the label budget, the probe at the largest
+  budget, standard-error bars) and one of in-context accuracy against k per task."""
+  panels = []
+  for task, budgets in figures["transfer"].items():
+    order = sorted(budgets, key=lambda b: float("inf") if b == "all" else int(b))
+    curves = {start: [(b, budgets[b][start]["value"], budgets[b][start]["stderr"]) for b in order
+                      if start in budgets[b]] for start in ("pretrained", "scratch")}
+    probe = figures["probe"].get(task)
+    if probe:  # measured at the largest budget
+      curves["linear probe"] = [(order[-1], probe["value"], probe["stderr"])]
+    panels.append((f"{task}: {metrics.get(task, 'metric')}", "labelled examples", curves,
+                   probe["chance"] if probe else study.CHANCE.get(metrics.get(task, ""))))
+  if figures["fewshot"]:
+    panels.append(("in context: accuracy", "demonstrations k",
+                   {task: [(k, v["value"], v["stderr"]) for k, v in sorted(by_k.items(), key=lambda kv: int(kv[0]))]
+                    for task, by_k in figures["fewshot"].items()}, None))
+  if panels:
+    plots.error_panels(path, panels, title="Transfer and in-context learning on the built-in world")
 
 
 def _figure(value, stderr) -> dict:

@@ -44,6 +44,7 @@ def test_the_suite_writes_every_figure_with_its_error_and_resumes(task_data_dir,
   entity = figures["fewshot"]["entity_type"]
   assert set(entity) == {"0", "2"} and all(0 <= v["value"] <= 1 and v["stderr"] > 0 for v in entity.values())
   assert "| sentiment | all |" in open(tmp_path / "summary.md").read()
+  assert open(tmp_path / "headline.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
   assert os.path.isfile(tmp_path / "pretrain_clm" / "stage_done.json")
   # Everything finished: a second call trains nothing and reports the same figures.
   mtime = os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json")
@@ -105,3 +106,22 @@ def test_the_transfer_table_gives_each_gap_in_standard_errors():
   text = transfer_suite.table(figures)
   assert "| ner | 50 | 0.400 ± 0.030 | 0.200 ± 0.040 | +0.200 ± 0.050 (4.0 SE) |" in text
   assert "| ner | all | 0.600 ± 0.000 | 0.600 ± 0.000 | +0.000 ± 0.000 |" in text  # no error, no ratio
+
+
+def test_the_headline_figure_has_a_panel_per_study_and_one_in_context(tmp_path, monkeypatch):
+  drawn = {}
+  monkeypatch.setattr(transfer_suite.plots, "error_panels", lambda path, panels, title: drawn.update(panels=panels))
+  fig = lambda v: {"value": v, "stderr": 0.01}  # noqa: E731
+  figures = {"transfer": {"ner": {"all": {"pretrained": fig(0.6), "scratch": fig(0.5)},
+                                  "50": {"pretrained": fig(0.3), "scratch": fig(0.1)}}},
+             "probe": {"ner": {**fig(0.2), "chance": 0.0}}, "heldout": {},
+             "fewshot": {"older": {"8": fig(0.5), "0": fig(0.52)}}}
+  transfer_suite.figure(figures, str(tmp_path / "h.png"), {"ner": "span_f1"})
+  (ner, xlabel, curves, chance), few = drawn["panels"]
+  assert (ner, xlabel, chance) == ("ner: span_f1", "labelled examples", 0.0)
+  assert curves == {"pretrained": [("50", 0.3, 0.01), ("all", 0.6, 0.01)],  # budgets in order, "all" last
+                    "scratch": [("50", 0.1, 0.01), ("all", 0.5, 0.01)], "linear probe": [("all", 0.2, 0.01)]}
+  assert few[2] == {"older": [("0", 0.52, 0.01), ("8", 0.5, 0.01)]}
+  monkeypatch.undo()
+  transfer_suite.figure(figures, str(tmp_path / "h.png"), {"ner": "span_f1"})
+  assert open(tmp_path / "h.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
