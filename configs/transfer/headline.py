@@ -98,7 +98,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   # 1,000 steps at every budget: with 400 at 200 pairs (budget_steps="200:400", the 2026-12-04 headline run) the
   # pretrained start lost there (0.813 +- 0.046 BLEU against 1.153 +- 0.222); with 1,000 it won (+0.88 +- 0.37, third
   # levers). Likewise instruction tuning keeps 400 steps at 200 examples (that run's 200 also fell short). Two rates,
-  # to stay within the hour: 8 runs of 1,000 steps take ~6.5 min each here.
+  # to stay within the hour: 8 runs of 1,000 steps take ~7 min each here (56 min).
   c.studies.translation.learning_rates = "1e-3,3e-3"
   c.studies.translation.config.eval.update(validation_examples=100, test_examples=1000)
 
