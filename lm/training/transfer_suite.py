@@ -183,7 +183,7 @@ def table(figures: dict) -> str:
       if {"pretrained", "scratch"} <= set(starts):
         gap, se = study.difference({"metric": starts["pretrained"]["value"], "stderr": starts["pretrained"]["stderr"]},
                                    {"metric": starts["scratch"]["value"], "stderr": starts["scratch"]["stderr"]})
-        cells.append(f"{gap:+.3f} ± {se:.3f}" + (f" ({gap / se:.1f} SE)" if se > 0 else ""))
+        cells.append(_gap(gap, se))
       else:
         cells.append("-")
       lines.append(f"| {task} | {budget} | " + " | ".join(cells) + " |")
@@ -215,3 +215,8 @@ def _demonstration_gain(by_k: dict) -> str:
   gain, se = study.difference({"metric": by_k[best]["value"], "stderr": by_k[best]["stderr"]},
                               {"metric": by_k["0"]["value"], "stderr": by_k["0"]["stderr"]})
   return f"{gain:+.3f} ± {se:.3f} at k={best} ({gain / se:.1f} SE)" if se > 0 else f"{gain:+.3f} at k={best}"
+
+
+def _gap(gap: float, se: float) -> str:
+  """A difference with its standard error, and in standard errors when there is one."""
+  return f"{gap:+.3f} ± {se:.3f}" + (f" ({gap / se:.1f} SE)" if se > 0 else "")
