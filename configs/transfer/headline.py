@@ -83,7 +83,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.instruct.config.data.update(seq_len=512, batch_size=8)
   c.studies.instruct.config.train.update(steps=400, eval_every=100, checkpoint_every=100)
   c.studies.instruct.config.eval.validation_examples = 100
-  # The rate grid at both budgets the target reads (14 runs, ~56 min): carried from 200, scratch's 1e-3 never left
+  # The rate grid at both budgets the target reads (14 runs, ~57 min): carried from 200, scratch's 1e-3 never left
   # exact match 0 on validation at 2,000 or all examples in 400 steps (2026-12-04), a start starved of its own rate.
   c.studies.instruct.grid_budgets = "200,2000"
   # Sentiment instructions are never trained on: gold correctness on them (any right answer in any wording) is the
