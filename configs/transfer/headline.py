@@ -98,10 +98,10 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.translation = _study("finetune/translation_decoder.py:tiny", "clm", "200,2000,all")
   c.studies.translation.config.task_options.template = "Example: {prompt} In Zx:"
   c.studies.translation.config.train.eval_every = 250
-  # 1,000 steps at every budget: with 400 at 200 pairs (budget_steps="200:400", the 2026-12-04 headline run) the
-  # pretrained start lost there (0.813 +- 0.046 BLEU against 1.153 +- 0.222); with 1,000 it won (+0.88 +- 0.37, third
-  # levers). Likewise instruction tuning keeps 400 steps at 200 examples (that run's 200 also fell short). Two rates,
-  # to stay within the hour: 8 runs of 1,000 steps take ~7 min each here (56 min).
+  # 1,000 steps at every budget. At 200 pairs neither start learns to translate either way (2026-12-04, BLEU ~1:
+  # 400 steps -0.34 +- 0.23, 1,000 steps +0.34 +- 0.31; the third levers' +0.88 +- 0.37 at one rate did not
+  # reproduce); at 500 pairs both do (one rate: +2.95 +- 0.72), the candidate smallest budget (README). Two rates,
+  # to stay within the hour: 8 runs of 1,000 steps take ~7 min each here (56.8 min).
   c.studies.translation.learning_rates = "1e-3,3e-3"
   c.studies.translation.config.eval.update(validation_examples=100, test_examples=1000)
 
