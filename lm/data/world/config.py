@@ -65,6 +65,11 @@ class WorldConfig:
   # whose names occur nowhere else, so a name's second mention is predicted only by copying its first. The pressure
   # that makes a model look things up in its context instead of recalling them. 0 keeps `text` as is.
   fiction: float = 0.0
+  # Share of the other `text` documents (world and fiction, not lessons or quiz pages) that end with a recap: "To
+  # recap:" and two to four of the document's own sentences again, word for word (see recap.py). A span read a second
+  # time is predicted by copying its first reading: the plainest pressure for an induction mechanism, which looking a
+  # fact up in a prompt rests on. 0 keeps `text` as is.
+  recaps: float = 0.0
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
@@ -74,6 +79,8 @@ class WorldConfig:
       raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
     if not 0.0 <= self.fiction <= 1.0:
       raise ValueError(f"WorldConfig.fiction must be in [0, 1], got {self.fiction}")
+    if not 0.0 <= self.recaps <= 1.0:
+      raise ValueError(f"WorldConfig.recaps must be in [0, 1], got {self.recaps}")
     if not 0.0 <= self.quiz_pages <= 1.0:
       raise ValueError(f"WorldConfig.quiz_pages must be in [0, 1], got {self.quiz_pages}")
     if not 0.0 <= self.review_reactions <= 1.0:
@@ -89,7 +96,7 @@ class WorldConfig:
 # The knobs a run's config sets (`data.world`): seed and size, and the ones that change what world/text teaches before
 # any label. The others (entity counts, noise) keep their defaults.
 CONFIG_KNOBS: tuple[str, ...] = ("seed", "scale", "zx_lessons", "sentiment_lexicon", "review_reactions", "quiz_pages",
-                                "quiz_style", "fiction")
+                                "quiz_style", "fiction", "recaps")
 
 
 def config_knobs() -> dict:

@@ -291,7 +291,7 @@ def build_world(config: WorldConfig, split: str) -> World:
   # Knobs that do not change the entities share one build.
   key = dataclasses.replace(config, scale=1.0, preference_noise=0.0, zx_lessons=0.0, sentiment_lexicon="core",
                             review_reactions=0.0, quiz_pages=0.0, quiz_style="seen",
-                            fiction=0.0)
+                            fiction=0.0, recaps=0.0)
   world = _build_all(key)[split]
   if (config.sentiment_lexicon, config.review_reactions) == (world.lexicon, world.reactions):
     return world

@@ -19,6 +19,7 @@ from lm.data.world.instructions import instruction
 from lm.data.world.ner import ner_record
 from lm.data.world.preferences import preference_pair
 from lm.data.world.quiz import quiz_page
+from lm.data.world.recap import with_recap
 from lm.data.world.sentiment import review
 from lm.data.world.tokens import render
 from lm.data.world.translation import translation_pair
@@ -52,6 +53,8 @@ def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
       doc = document(rng, made_up_world(rng, world))
     else:
       doc = document(rng, world)
+    if config.recaps and doc.genre not in ("zx_lesson", "quiz") and rng.random() < config.recaps:
+      doc = with_recap(rng, doc)
     yield {"text": doc.text()}
 
 
