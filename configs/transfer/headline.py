@@ -95,13 +95,13 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.studies.instruct.config.train.select_metric = "exact_match/trained_families"  # selection never reads sentiment
   # Translation from the causal LM: the English sentence in the prompt of the Zx lessons' examples, the Zx as the
   # response (the LM read "Example: <English> In Zx: <Zx>" lines in pretraining).
-  c.studies.translation = _study("finetune/translation_decoder.py:tiny", "clm", "200,2000,all")
+  c.studies.translation = _study("finetune/translation_decoder.py:tiny", "clm", "500,2000,all")
   c.studies.translation.config.task_options.template = "Example: {prompt} In Zx:"
   c.studies.translation.config.train.eval_every = 250
-  # 1,000 steps at every budget. At 200 pairs neither start learns to translate either way (2026-12-04, BLEU ~1:
-  # 400 steps -0.34 +- 0.23, 1,000 steps +0.34 +- 0.31; the third levers' +0.88 +- 0.37 at one rate did not
-  # reproduce); at 500 pairs both do (one rate: +2.95 +- 0.72), the candidate smallest budget (README). Two rates,
-  # to stay within the hour: 8 runs of 1,000 steps take ~7 min each here (56.8 min).
+  # 1,000 steps at every budget. The smallest budget is 500 pairs: at 200 neither start learns to translate at all
+  # (2026-12-04, BLEU ~1 of 100 from both: 400 steps -0.34 +- 0.23, 1,000 steps +0.34 +- 0.31), a budget that
+  # measures the task's floor rather than transfer; at 500 both learn (one rate: +2.95 +- 0.72, README). Two rates,
+  # to stay within the hour: 8 runs of 1,000 steps take ~7 min each here.
   c.studies.translation.learning_rates = "1e-3,3e-3"
   c.studies.translation.config.eval.update(validation_examples=100, test_examples=1000)
 
