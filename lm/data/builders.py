@@ -35,7 +35,7 @@ class WorldBuilderConfig(tfds.core.BuilderConfig):
 
 # Knobs added after the first cached worlds: left out of the digest at their default, so caches prepared before a
 # knob existed keep their names.
-_LATER_KNOBS = {"quiz_pages": 0.0, "quiz_style": "seen", "fiction": 0.0, "recaps": 0.0}
+_LATER_KNOBS = {name: getattr(world.WorldConfig(), name) for name in ("quiz_pages", "quiz_style", "fiction", "recaps")}
 
 
 def _settings(world_config: world.WorldConfig) -> str:

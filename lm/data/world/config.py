@@ -75,16 +75,9 @@ class WorldConfig:
     if not 0.0 <= self.preference_noise <= 0.5:
       raise ValueError(f"WorldConfig.preference_noise must be in [0, 0.5], "
                        f"got {self.preference_noise}")
-    if not 0.0 <= self.zx_lessons <= 1.0:
-      raise ValueError(f"WorldConfig.zx_lessons must be in [0, 1], got {self.zx_lessons}")
-    if not 0.0 <= self.fiction <= 1.0:
-      raise ValueError(f"WorldConfig.fiction must be in [0, 1], got {self.fiction}")
-    if not 0.0 <= self.recaps <= 1.0:
-      raise ValueError(f"WorldConfig.recaps must be in [0, 1], got {self.recaps}")
-    if not 0.0 <= self.quiz_pages <= 1.0:
-      raise ValueError(f"WorldConfig.quiz_pages must be in [0, 1], got {self.quiz_pages}")
-    if not 0.0 <= self.review_reactions <= 1.0:
-      raise ValueError(f"WorldConfig.review_reactions must be in [0, 1], got {self.review_reactions}")
+    for share in ("zx_lessons", "fiction", "recaps", "quiz_pages", "review_reactions"):
+      if not 0.0 <= getattr(self, share) <= 1.0:
+        raise ValueError(f"WorldConfig.{share} must be in [0, 1], got {getattr(self, share)}")
     if self.quiz_style not in ("seen", "fresh"):
       raise ValueError(f"WorldConfig.quiz_style must be 'seen' or 'fresh', got {self.quiz_style!r}")
     if self.sentiment_lexicon not in ("core", "large"):

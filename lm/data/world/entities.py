@@ -7,7 +7,7 @@ import functools
 import random
 from typing import Optional, Union
 
-from lm.data.world.config import SPLITS, WorldConfig
+from lm.data.world.config import CONFIG_KNOBS, SPLITS, WorldConfig
 from lm.data.world.names import (CLUB_SPORTS, COMPANY_SUFFIXES, UNIVERSITY_SUFFIXES,
                                  NameMaker)
 from lm.data.world.tokens import Name
@@ -288,10 +288,10 @@ def made_up_world(rng: random.Random, world: World) -> World:
 
 def build_world(config: WorldConfig, split: str) -> World:
   """The entity pool of ``split``; names never repeat across splits of one seed."""
-  # Knobs that do not change the entities share one build.
-  key = dataclasses.replace(config, scale=1.0, preference_noise=0.0, zx_lessons=0.0, sentiment_lexicon="core",
-                            review_reactions=0.0, quiz_pages=0.0, quiz_style="seen",
-                            fiction=0.0, recaps=0.0)
+  # Knobs that do not change the entities (all of a run's knobs but the seed, and the noise) share one build.
+  defaults = WorldConfig()
+  key = dataclasses.replace(config, preference_noise=0.0,
+                            **{k: getattr(defaults, k) for k in CONFIG_KNOBS if k != "seed"})
   world = _build_all(key)[split]
   if (config.sentiment_lexicon, config.review_reactions) == (world.lexicon, world.reactions):
     return world

@@ -49,12 +49,11 @@ def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
       doc = lesson(rng, world)
     elif config.quiz_pages and rng.random() < config.quiz_pages:
       doc = quiz_page(rng, world, fresh=config.quiz_style == "fresh")
-    elif config.fiction and rng.random() < config.fiction:
-      doc = document(rng, made_up_world(rng, world))
     else:
-      doc = document(rng, world)
-    if config.recaps and doc.genre not in ("zx_lesson", "quiz") and rng.random() < config.recaps:
-      doc = with_recap(rng, doc)
+      fiction = config.fiction and rng.random() < config.fiction
+      doc = document(rng, made_up_world(rng, world) if fiction else world)
+      if config.recaps and rng.random() < config.recaps:
+        doc = with_recap(rng, doc)
     yield {"text": doc.text()}
 
 
