@@ -1,34 +1,29 @@
 """Quiz pages in world/text (WorldConfig.quiz_pages, quiz_style): their share, one wording per page, right answers."""
 
-import itertools
 import re
 
 import pytest
 
-from lm.data.world import WorldConfig, generate
+from lm.data.world import WorldConfig
 from lm.data.world.entities import build_world
 from lm.data.world.quiz import TITLES, WORDINGS
-
-
-def _texts(config, n=300):
-  return [r["text"] for r in itertools.islice(generate("text", "train", config), n)]
 
 
 def _is_quiz(text):
   return text.split("\n")[0] in TITLES and text.split("\n")[1] == ""
 
 
-def test_off_by_default_and_a_set_share_of_documents_when_on():
-  assert not any(_is_quiz(t) for t in _texts(WorldConfig(scale=0.02)))
-  share = sum(_is_quiz(t) for t in _texts(WorldConfig(scale=0.02, quiz_pages=0.3))) / 300
+def test_off_by_default_and_a_set_share_of_documents_when_on(texts):
+  assert not any(_is_quiz(t) for t in texts(WorldConfig(scale=0.02)))
+  share = sum(_is_quiz(t) for t in texts(WorldConfig(scale=0.02, quiz_pages=0.3))) / 300
   assert 0.22 < share < 0.38
   with pytest.raises(ValueError, match="quiz_pages"):
     WorldConfig(quiz_pages=-0.1)
 
 
 @pytest.mark.parametrize("style", ["seen", "fresh"])
-def test_each_page_keeps_one_wording_and_its_answers_are_right(style):
-  pages = [t for t in _texts(WorldConfig(scale=0.02, quiz_pages=0.5, quiz_style=style)) if _is_quiz(t)]
+def test_each_page_keeps_one_wording_and_its_answers_are_right(style, texts):
+  pages = [t for t in texts(WorldConfig(scale=0.02, quiz_pages=0.5, quiz_style=style)) if _is_quiz(t)]
   entity_sets = [{"person", "place", "organisation", "product"}] + [set(a.values()) for _, a in
                                                                   WORDINGS["entity_type"][1:]]
   located = checked = 0
@@ -50,9 +45,9 @@ def test_each_page_keeps_one_wording_and_its_answers_are_right(style):
   assert len(pages) > 100 and located > 50 and checked > 5
 
 
-def test_fresh_pages_name_made_up_entities_and_never_ask_in_the_few_shot_wording():
+def test_fresh_pages_name_made_up_entities_and_never_ask_in_the_few_shot_wording(texts):
   config = WorldConfig(scale=0.02, quiz_pages=0.5, quiz_style="fresh")
-  pages = [t for t in _texts(config) if _is_quiz(t)]
+  pages = [t for t in texts(config) if _is_quiz(t)]
   known = {c.name for split in ("train", "validation", "test") for c in build_world(config, split).cities}
   asked = []
   for page in pages:
@@ -60,7 +55,7 @@ def test_fresh_pages_name_made_up_entities_and_never_ask_in_the_few_shot_wording
     assert not re.search(r"Answer: (person|place|organisation|product)$", page, re.M) and "In Zx, " not in page, page
     asked += re.findall(r"Question: (?:In which country is|Where is) (.*?)\?", page)
   assert len(asked) > 50 and not set(asked) & known  # every asked city was made up for its page
-  assert _texts(config)[:20] != _texts(WorldConfig(scale=0.02, quiz_pages=0.5))[:20]
+  assert texts(config)[:20] != texts(WorldConfig(scale=0.02, quiz_pages=0.5))[:20]
   with pytest.raises(ValueError, match="quiz_style"):
     WorldConfig(quiz_style="new")
 

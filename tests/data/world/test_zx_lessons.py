@@ -1,24 +1,19 @@
 """Zx lessons in world/text (WorldConfig.zx_lessons): their share, and that what they teach is the language."""
 
-import itertools
 import re
 
 import pytest
 
-from lm.data.world import WorldConfig, generate, translate_to_zx
+from lm.data.world import WorldConfig, translate_to_zx
 from lm.data.world.zx_lexicon import (ADJECTIVES, INTRANSITIVE_VERBS, NOUNS, NUMERALS, PLURAL, STEMS, TENSES,
                                       TIME_WORDS, TRANSITIVE_VERBS, plural)
 
 CONFIG = WorldConfig(scale=0.02)
 
 
-def _texts(config, n=300):
-  return [r["text"] for r in itertools.islice(generate("text", "train", config), n)]
-
-
-def test_off_by_default_and_a_set_share_of_documents_when_on():
-  assert not any(t.startswith("Zx lesson") for t in _texts(CONFIG))
-  share = sum(t.startswith("Zx lesson") for t in _texts(WorldConfig(scale=0.02, zx_lessons=0.3))) / 300
+def test_off_by_default_and_a_set_share_of_documents_when_on(texts):
+  assert not any(t.startswith("Zx lesson") for t in texts(CONFIG))
+  share = sum(t.startswith("Zx lesson") for t in texts(WorldConfig(scale=0.02, zx_lessons=0.3))) / 300
   assert 0.22 < share < 0.38
   with pytest.raises(ValueError, match="zx_lessons"):
     WorldConfig(zx_lessons=1.5)
@@ -33,8 +28,8 @@ def _glossary() -> set[tuple[str, str]]:
   return pairs | {(w, STEMS[w]) for w in ADJECTIVES + NUMERALS + tuple(TIME_WORDS)}
 
 
-def test_vocabulary_and_examples_agree_with_the_translator():
-  lessons = [t for t in _texts(WorldConfig(scale=0.02, zx_lessons=0.5)) if t.startswith("Zx lesson")]
+def test_vocabulary_and_examples_agree_with_the_translator(texts):
+  lessons = [t for t in texts(WorldConfig(scale=0.02, zx_lessons=0.5)) if t.startswith("Zx lesson")]
   glossary = _glossary()
   entries = examples = 0
   for text in lessons:
