@@ -178,31 +178,23 @@ def table(figures: dict) -> str:
   lines = ["| task | budget | pretrained | scratch | pretrained - scratch |", "|---|---|---|---|---|"]
   for task, budgets in figures["transfer"].items():
     for budget, starts in budgets.items():
-      cells = [f"{starts[s]['value']:.3f} ± {starts[s]['stderr']:.3f}" if s in starts else "-"
-               for s in ("pretrained", "scratch")]
-      if {"pretrained", "scratch"} <= set(starts):
-        gap, se = study.difference({"metric": starts["pretrained"]["value"], "stderr": starts["pretrained"]["stderr"]},
-                                   {"metric": starts["scratch"]["value"], "stderr": starts["scratch"]["stderr"]})
-        cells.append(_gap(gap, se))
-      else:
-        cells.append("-")
+      cells = [_cell(starts.get(s)) for s in ("pretrained", "scratch")]
+      both = {"pretrained", "scratch"} <= set(starts)
+      cells.append(_gap(*_difference(starts["pretrained"], starts["scratch"])) if both else "-")
       lines.append(f"| {task} | {budget} | " + " | ".join(cells) + " |")
   if figures["probe"]:
     lines += ["", "| task | linear probe | chance |", "|---|---|---|"]
-    lines += [f"| {t} | {p['value']:.3f} ± {p['stderr']:.3f} | {p['chance']:.3f} |"
-              for t, p in figures["probe"].items()]
+    lines += [f"| {t} | {_cell(p)} | {p['chance']:.3f} |" for t, p in figures["probe"].items()]
   if figures.get("heldout"):
     lines += ["", "| held-out family (zero-shot, gold correctness) | pretrained | scratch |", "|---|---|---|"]
-    lines += [f"| {t} | " + " | ".join(f"{s[k]['value']:.3f} ± {s[k]['stderr']:.3f}" if k in s else "-"
-                                     for k in ("pretrained", "scratch")) + " |" for t, s in figures["heldout"].items()]
+    lines += [f"| {t} | {_cell(s.get('pretrained'))} | {_cell(s.get('scratch'))} |"
+              for t, s in figures["heldout"].items()]
   if figures["fewshot"]:
     shots = sorted({k for by_k in figures["fewshot"].values() for k in by_k}, key=int)
     lines += ["", "| task | " + " | ".join(f"k={k}" for k in shots) + " | best k - k=0 |",
               "|---" * (len(shots) + 2) + "|"]
     for task, by_k in figures["fewshot"].items():
-      lines.append(f"| {task} | " + " | ".join(
-          f"{by_k[k]['value']:.3f} ± {by_k[k]['stderr']:.3f}" if k in by_k else "-" for k in shots)
-                   + f" | {_demonstration_gain(by_k)} |")
+      lines.append(f"| {task} | " + " | ".join(_cell(by_k.get(k)) for k in shots) + f" | {_demonstration_gain(by_k)} |")
   return "\n".join(lines)
 
 
@@ -212,9 +204,18 @@ def _demonstration_gain(by_k: dict) -> str:
   if "0" not in by_k or not {"4", "8"} & set(by_k):
     return "-"
   best = max((k for k in ("4", "8") if k in by_k), key=lambda k: by_k[k]["value"])
-  gain, se = study.difference({"metric": by_k[best]["value"], "stderr": by_k[best]["stderr"]},
-                              {"metric": by_k["0"]["value"], "stderr": by_k["0"]["stderr"]})
+  gain, se = _difference(by_k[best], by_k["0"])
   return f"{gain:+.3f} ± {se:.3f} at k={best} ({gain / se:.1f} SE)" if se > 0 else f"{gain:+.3f} at k={best}"
+
+
+def _cell(figure: dict | None) -> str:
+  """A figure as value ± stderr, or - where there is none."""
+  return f"{figure['value']:.3f} ± {figure['stderr']:.3f}" if figure else "-"
+
+
+def _difference(a: dict, b: dict) -> tuple[float, float]:
+  """a - b and its standard error, for two {"value", "stderr"} figures."""
+  return study.difference({"metric": a["value"], "stderr": a["stderr"]}, {"metric": b["value"], "stderr": b["stderr"]})
 
 
 def _gap(gap: float, se: float) -> str:

@@ -69,7 +69,8 @@ def test_page_items_are_written_in_the_asked_wording_about_made_up_or_world_enti
   assert all("Question: In which country is" in i["prompt"] and "Which country is" not in i["prompt"] for i in made)
   asked = [re.search(r"In which country is (.+)\?", i["prompt"]).group(1) for i in made]
   assert sum(a in cities for a in asked) <= 2  # made up per item (a clash with the world's names is rare)
-  assert all(i["choices"][i["answer"]] in i["prompt"].split("\nQuestion")[0] for i in made)  # the answer is in the facts
+  # the answer is in the facts
+  assert all(i["choices"][i["answer"]] in i["prompt"].split("\nQuestion")[0] for i in made)
   reviews = quiz.page_items(random.Random(0), world, "sentiment", 20, 1, made_up=False)
   assert all(i["prompt"].endswith("\nVerdict:") and sorted(i["choices"]) == ["bad", "good"] for i in reviews)
   assert {i["choices"][i["answer"]] for i in reviews} == {"bad", "good"}
