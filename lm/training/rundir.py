@@ -50,6 +50,51 @@ class RunFiles:
       settings.write_bytes(os.path.join(self.workdir, self.tokenizer_file), self.tokenizer)
 
 
+def check_unchanged(workdir: str, config, what: str, tokenizer_file: str = "") -> None:
+  """Before a finished run's figures are reused: it must have trained with `config` (the settings both configs carry;
+  paths compared as absolute) and, if given, the tokenizer in `tokenizer_file` (a start retrained with other data
+  keeps its path but not its tokenizer), or old figures would silently stand for a changed experiment."""
+  saved_tokenizer = os.path.join(workdir, TOKENIZER_FILE)
+  if tokenizer_file and os.path.isfile(tokenizer_file) and os.path.isfile(saved_tokenizer):
+    with open(tokenizer_file, "rb") as a, open(saved_tokenizer, "rb") as b:
+      if a.read() != b.read():
+        raise settings.ConfigError(
+            f"{saved_tokenizer}: {what} finished with another tokenizer than {tokenizer_file} (its start was "
+            "retrained since). Move the directory away (or use another --workdir) to run it again. Nothing was "
+            "changed.")
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    return
+  saved, now = _flat(settings.load_json(path)), _flat(settings.to_dict(config))
+  changed = sorted(k for k in saved.keys() & now.keys() - _ENVIRONMENT if not _same(saved[k], now[k]))
+  if changed:
+    shown = "; ".join(f"{k}: {saved[k]!r} then, {now[k]!r} now" for k in changed[:4])
+    more = f" (and {len(changed) - 4} more)" if len(changed) > 4 else ""
+    raise settings.ConfigError(
+        f"{path}: {what} finished with other settings: {shown}{more}. Its figures would stand for the changed "
+        "experiment. Move the directory away (or use another --workdir) to run it again, or restore the settings. "
+        "Nothing was changed.")
+
+
+_ENVIRONMENT = {"data.data_dir"}  # where prepared data is cached: the machine's, not the experiment's
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(_flat(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
+
+
+def _same(a, b) -> bool:
+  if isinstance(a, str) and isinstance(b, str) and a and b and os.sep in a + b:
+    return os.path.abspath(a) == os.path.abspath(b)
+  return a == b
+
+
 def for_run(workdir: str, config, tokenizer=None) -> RunFiles:
   """The files of a run with `config` (an ml_collections config) and `tokenizer` (a lm.data Tokenizer or an
   lm.interop HFTokenizer)."""

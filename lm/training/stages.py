@@ -4,8 +4,9 @@
 sub-directory of `workdir` (`pretrain/`, `sft/`, `reward/`, `ppo/`, ...) with the config in the
 section of the same name, and wires each to the stage before it (`init_from`, `policy_from`,
 `reward_from`). With a `pairs` stage (the SFT policy's own samples, labelled by noisy gold), the reward model and DPO
-train on its files instead of their configured dataset. A stage that finished is skipped; one that was interrupted
-resumes from its checkpoints. The headline figures of every stage go to `summary.json` and a table
+train on its files instead of their configured dataset. A stage that finished is skipped (refused if its config
+changed since: its figures would stand for another experiment); one that was interrupted resumes from its
+checkpoints. The headline figures of every stage go to `summary.json` and a table
 (`summary.md`, also printed); the RLHF figures also to `headline.json`, a flat object of
 `{"value": x, "stderr": s}` entries (`rm_gold_agreement`, `ppo_gold_win_rate`, `ppo_kl`, `oracle_gold_win_rate`,
 `grpo_gold_win_rate`, `rloo_gold_win_rate`, `dpo_gold_win_rate`, `bon_<n>_{rm,gold}_gold_win_rate`).
@@ -21,7 +22,7 @@ from absl import logging
 
 from lm import settings
 from lm.rl import best_of_n, dpo, policy_pairs, train as rl_train
-from lm.training import finetune, loop, pretrain, writers
+from lm.training import finetune, loop, pretrain, rundir, writers
 
 SUMMARY_FILE = "summary.json"
 TABLE_FILE = "summary.md"
@@ -142,12 +143,13 @@ def run(config, workdir: str) -> dict[str, dict]:
   present = {s for s in STAGES if s in names or os.path.isfile(os.path.join(dirs[s], DONE_FILE))}
   for name in names:
     done = os.path.join(dirs[name], DONE_FILE)
+    stage_config = config[name]
+    _wire(name, stage_config, dirs, present)
     if os.path.isfile(done):
+      rundir.check_unchanged(dirs[name], stage_config, f"stage {name}")
       logging.info("Stage %s already finished in %s: skipped.", name, dirs[name])
       summary.setdefault(name, settings.load_json(done))
       continue
-    stage_config = config[name]
-    _wire(name, stage_config, dirs, present)
     logging.info("== Stage %s -> %s", name, dirs[name])
     started = time.perf_counter()
     _run_stage(name, stage_config, dirs[name])

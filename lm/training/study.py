@@ -161,8 +161,10 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
       for rate in rates:
         run_dir = os.path.join(workdir, _run_name(init, budget, rate if grid else None))
         path = os.path.join(run_dir, finetune.RESULTS_FILE)
-        if not os.path.isfile(path):
-          run_config = _run_config(config, init, budget, rate, tokenizer_file, task.headline, steps)
+        run_config = _run_config(config, init, budget, rate, tokenizer_file, task.headline, steps)
+        if os.path.isfile(path):
+          rundir.check_unchanged(run_dir, run_config, "this run of the study", tokenizer_file)
+        else:
           logging.info("Transfer study: %s start, %s training examples, learning rate %g, %d steps.", init,
                        budget or "all", run_config.optimizer.learning_rate, run_config.train.steps)
           if finetune.run(run_config, run_dir).loop.preempted:

@@ -9,7 +9,9 @@
    run, or a fine-tuning run given as `study:<study name>` (its pretrained start at its largest budget).
 
 Each piece is skipped once it finished (a pretraining run's `stage_done.json`, a study's runs, an evaluation's
-results), so re-running the command resumes the suite. `DIR/headline.json` gathers the figures:
+results), so re-running the command resumes the suite; a finished pretraining run or study run whose settings (or
+start's tokenizer) changed since is refused rather than reused (lm.training.rundir.check_unchanged).
+`DIR/headline.json` gathers the figures:
 
     {"transfer": {task: {budget: {"pretrained": {"value", "stderr"}, "scratch": {...}}}},
      "fewshot": {task: {k: {"value", "stderr"}}},
@@ -31,7 +33,7 @@ from absl import logging
 
 from lm import settings
 from lm.evaluation import evaluate, plots
-from lm.training import loop, pretrain, stages, study
+from lm.training import loop, pretrain, rundir, stages, study
 
 HEADLINE_FILE = "headline.json"
 TABLE_FILE = "summary.md"
@@ -73,7 +75,9 @@ def run(config, workdir: str) -> dict:
   for name, pre_config in config.pretrain.items():
     run_dir = os.path.join(workdir, f"pretrain_{name}")
     done = os.path.join(run_dir, stages.DONE_FILE)
-    if wanted(f"pretrain_{name}") and not os.path.isfile(done):
+    if os.path.isfile(done):
+      rundir.check_unchanged(run_dir, pre_config, f"pretraining run {name!r}")
+    elif wanted(f"pretrain_{name}"):
       logging.info("== Transfer suite: pretraining %s -> %s", name, run_dir)
       started = time.perf_counter()
       result = pretrain.run(pre_config, run_dir)

@@ -78,6 +78,12 @@ def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, 
   assert len(writers.read(str(tmp_path / "ppo"))) == rows
   out = capsys.readouterr().out
   assert "| ppo | sft, reward | 2 iterations | ? | finished: skipped |" in out and "done in" not in out
+  # A finished stage is not reused for changed settings (the stages before it pass the same check unchanged).
+  config.ppo.train.iterations = 3
+  with pytest.raises(settings.ConfigError, match=r"ppo/config.json: stage ppo finished with other settings: "
+                                                 r"train.iterations: 2 then, 3 now"):
+    stages.run(config, str(tmp_path))
+  assert len(writers.read(str(tmp_path / "ppo"))) == rows
 
 
 def test_a_stage_needs_what_it_starts_from(task_data_dir, tmp_path):

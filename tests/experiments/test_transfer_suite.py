@@ -50,6 +50,17 @@ def test_the_suite_writes_every_figure_with_its_error_and_resumes(task_data_dir,
   mtime = os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json")
   assert transfer_suite.run(_suite(task_data_dir), str(tmp_path)) == figures
   assert os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json") == mtime
+  # A finished piece is never reused for changed settings: its old figures would stand for the new experiment.
+  changed = _suite(task_data_dir)
+  changed.pretrain.clm.train.steps = 80
+  with pytest.raises(settings.ConfigError, match=r"pretraining run 'clm' finished with other settings: train.steps"):
+    transfer_suite.run(changed, str(tmp_path))
+  changed = _suite(task_data_dir)
+  changed.studies.sentiment.config.optimizer.learning_rate = 0.5
+  with pytest.raises(settings.ConfigError, match=r"pretrained_all/config.json: this run of the study finished with "
+                                                 r"other settings: optimizer.learning_rate"):
+    transfer_suite.run(changed, str(tmp_path))
+  assert os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json") == mtime
 
 
 def test_unknown_pieces_and_starts_are_refused_before_anything_runs(task_data_dir, tmp_path):
