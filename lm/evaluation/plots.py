@@ -104,9 +104,13 @@ def error_panels(path: str, panels: Sequence[tuple[str, str, Mapping[str, Sequen
   rows = -(-len(panels) // columns)
   fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), dpi=110, squeeze=False)
   for ax, (name, xlabel, curves, chance) in zip(axes.flat, panels):
+    # Categories at evenly spaced positions, in the order the curves give them (numbers as strings, e.g. budgets,
+    # would otherwise make matplotlib log that it treats them as categories, once per call).
+    categories = list(dict.fromkeys(c for points in curves.values() for c, _, _ in points))
     for label, points in curves.items():
-      ax.errorbar([c for c, _, _ in points], [y for _, y, _ in points], yerr=[e for _, _, e in points], marker="o",
-                  capsize=3, label=label)
+      ax.errorbar([categories.index(c) for c, _, _ in points], [y for _, y, _ in points],
+                  yerr=[e for _, _, e in points], marker="o", capsize=3, label=label)
+    ax.set_xticks(range(len(categories)), categories)
     if chance is not None:
       ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label="chance")
     ax.set(title=name, xlabel=xlabel)
