@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from flax import traverse_util
+
 from lm import settings
 from lm.data import tokenizer as tokenizer_lib
 
@@ -65,7 +67,8 @@ def check_unchanged(workdir: str, config, what: str, tokenizer_file: str = "") -
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.isfile(path):
     return
-  saved, now = _flat(settings.load_json(path)), _flat(settings.to_dict(config))
+  saved = traverse_util.flatten_dict(settings.load_json(path), sep=".")
+  now = traverse_util.flatten_dict(settings.to_dict(config), sep=".")
   changed = sorted(k for k in saved.keys() & now.keys() - _ENVIRONMENT if not _same(saved[k], now[k]))
   if changed:
     shown = "; ".join(f"{k}: {saved[k]!r} then, {now[k]!r} now" for k in changed[:4])
@@ -77,16 +80,6 @@ def check_unchanged(workdir: str, config, what: str, tokenizer_file: str = "") -
 
 
 _ENVIRONMENT = {"data.data_dir"}  # where prepared data is cached: the machine's, not the experiment's
-
-
-def _flat(tree: dict, prefix: str = "") -> dict:
-  out = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      out.update(_flat(value, f"{prefix}{key}."))
-    else:
-      out[f"{prefix}{key}"] = value
-  return out
 
 
 def _same(a, b) -> bool:
