@@ -1,6 +1,6 @@
 """The transfer study: the same fine-tuning from a pretrained run and from scratch, at several label budgets.
 
-Every run has the same config, steps, seeds and tokenizer (the pretrained run's) except `init_from` and
+Every run has the same config, model shape and tokenizer (the pretrained run's), steps and seeds except `init_from` and
 `data.train_examples`, so the gap between the two curves is what pretraining bought. Budgets are nested samples (the
 50 examples are the first 50 of the 200). A third start, `probe`, trains only the new head on the frozen pretrained
 backbone: whether the features, not just the initialisation, carry over.
@@ -133,6 +133,9 @@ def run(config, workdir: str, budgets: list[int], starts: tuple[str, ...] = DEFA
   if "probe" in starts and not task.heads:
     raise settings.ConfigError(f"--starts=probe trains only a new head; task {config.task!r} adds none.")
   source = transfer.resolve(config.init_from)
+  # Every start gets the pretrained run's architecture, scratch and probe included: only the initialisation differs.
+  config = copy.deepcopy(config)
+  transfer.inherit_model(config, source)
   os.makedirs(workdir, exist_ok=True)
   train_size = len(sources.open_split(pretrain.data_spec(config.data), "train"))
   tokenizer_file = os.path.join(source.run_dir or "", rundir.TOKENIZER_FILE)

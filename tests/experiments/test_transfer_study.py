@@ -14,10 +14,9 @@ from tests.conftest import TASK_WORLD, run_module, tiny_task_config
 
 def test_transfer_study_runs_both_starts_at_each_budget_and_resumes(task_data_dir, world_causal_run, tmp_path):
   args = ["--config=configs/finetune/ner.py:tiny", f"--workdir={tmp_path}", "--budgets=100,all",
+          # The tiny preset's model is wider than world_causal_run's: every start, scratch too, takes the start's.
           f"--config.init_from={world_causal_run}", "--config.architecture=decoder",
-          # The shape of tiny_task_config's model, which world_causal_run was trained with.
-          "--config.model.num_layers=2", "--config.model.d_model=64", "--config.model.d_ff=128",
-          "--config.model.max_len=256", f"--config.data.data_dir={task_data_dir}",
+          f"--config.data.data_dir={task_data_dir}",
           f"--config.data.world.scale={TASK_WORLD}", "--config.data.batch_size=32", "--config.mesh.data=1",
           "--config.optimizer.learning_rate=0.003", "--config.train.steps=150", "--config.train.eval_every=150",
           "--config.train.progress_bar=False", "--config.eval.validation_examples=32",
@@ -32,6 +31,10 @@ def test_transfer_study_runs_both_starts_at_each_budget_and_resumes(task_data_di
   # Learning happened with all the labels, from either start (tagging everything O scores 0).
   assert runs[("scratch", full)]["metric"] > 0.3 and runs[("pretrained", full)]["metric"] > 0.3, summary
   assert "| 100 |" in proc.stdout, proc.stdout
+  start = settings.load_run_config(world_causal_run)["model"]
+  for run in runs.values():
+    model = settings.load_run_config(str(tmp_path / run["run"]))["model"]
+    assert (model["num_layers"], model["d_model"]) == (start["num_layers"], start["d_model"]) == (2, 64), run
   # A second invocation finds every run finished and only rewrites the summary.
   again = run_module("experiments.transfer_study", *args)
   assert again.returncode == 0 and json.load(open(tmp_path / "results.json"))["runs"] == summary["runs"]
