@@ -136,17 +136,20 @@ def run(config, workdir: str) -> dict[str, dict]:
     if missing:
       raise settings.ConfigError(f"Stage {name} starts from {missing}, which neither run here nor finished in "
                                  f"{workdir}.")
-  settings.prepare_workdir(workdir, config)
+  given = settings.to_dict(config)  # as the user gave it, before the stages are wired to each other's directories
+  present = {s for s in STAGES if s in names or os.path.isfile(os.path.join(dirs[s], DONE_FILE))}
+  for name in names:  # every finished stage checked before anything is written (config.json included)
+    _wire(name, config[name], dirs, present)
+    if os.path.isfile(os.path.join(dirs[name], DONE_FILE)):
+      rundir.check_unchanged(dirs[name], config[name], f"stage {name}")
+  settings.prepare_workdir(workdir, given)
   print(plan(config, names, dirs), flush=True)
   summary = settings.load_json(os.path.join(workdir, SUMMARY_FILE)) if os.path.isfile(
       os.path.join(workdir, SUMMARY_FILE)) else {}
-  present = {s for s in STAGES if s in names or os.path.isfile(os.path.join(dirs[s], DONE_FILE))}
   for name in names:
     done = os.path.join(dirs[name], DONE_FILE)
     stage_config = config[name]
-    _wire(name, stage_config, dirs, present)
     if os.path.isfile(done):
-      rundir.check_unchanged(dirs[name], stage_config, f"stage {name}")
       logging.info("Stage %s already finished in %s: skipped.", name, dirs[name])
       summary.setdefault(name, settings.load_json(done))
       continue

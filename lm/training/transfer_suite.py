@@ -70,7 +70,8 @@ def run(config, workdir: str) -> dict:
       if not (start in config.pretrain or (prefix == "study" and study_name in config.studies)):
         raise settings.ConfigError(f"{kind}.{name}: start {start!r} is not a pretraining run of this suite "
                                    f"({', '.join(config.pretrain)}) nor 'study:<name>' of one of its studies.")
-  settings.prepare_workdir(workdir, config)
+  # config.json is written with the headline, so a call refused on a changed piece leaves the record as it was.
+  settings.prepare_workdir(workdir)
   wanted = lambda piece: not only or piece in only  # noqa: E731
   for name, pre_config in config.pretrain.items():
     run_dir = os.path.join(workdir, f"pretrain_{name}")
@@ -103,6 +104,7 @@ def run(config, workdir: str) -> dict:
       logging.info("== Transfer suite: in-context evaluation %s of %s", name, spec.config.checkpoint)
       evaluate.run(spec.config, out)
   figures = headline(config, workdir)
+  settings.write_json(os.path.join(workdir, rundir.CONFIG_FILE), settings.to_dict(config))
   settings.write_json(os.path.join(workdir, HEADLINE_FILE), figures)
   text = table(figures)
   settings.write_text(os.path.join(workdir, TABLE_FILE), text + "\n")

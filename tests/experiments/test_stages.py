@@ -84,6 +84,7 @@ def test_the_pipeline_chains_every_stage_and_skips_finished_ones(task_data_dir, 
                                                  r"train.iterations: 2 then, 3 now"):
     stages.run(config, str(tmp_path))
   assert len(writers.read(str(tmp_path / "ppo"))) == rows
+  assert settings.load_run_config(str(tmp_path))["ppo"]["train"]["iterations"] == 2  # the pipeline's record too
 
 
 def test_a_stage_needs_what_it_starts_from(task_data_dir, tmp_path):

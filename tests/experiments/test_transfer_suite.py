@@ -61,6 +61,8 @@ def test_the_suite_writes_every_figure_with_its_error_and_resumes(task_data_dir,
                                                  r"other settings: optimizer.learning_rate"):
     transfer_suite.run(changed, str(tmp_path))
   assert os.path.getmtime(tmp_path / "study_sentiment" / "scratch_all" / "results.json") == mtime
+  # ... and a refused call leaves the suite's record of the config its headline came from as it was.
+  assert settings.load_run_config(str(tmp_path))["studies"]["sentiment"]["config"]["optimizer"]["learning_rate"] != 0.5
 
 
 def test_unknown_pieces_and_starts_are_refused_before_anything_runs(task_data_dir, tmp_path):
