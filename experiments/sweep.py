@@ -27,7 +27,6 @@ from lm import settings
 from lm.sweeps import launch, points as points_lib, report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPEC_FILE = "sweep_spec.json"  # what --collect needs: the config, its stage and the points
 
 _CONFIG = flags.DEFINE_string("config", None, "Config to sweep, path.py[:preset] (as the stage's --config).")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Sweep directory: one run directory per point, sweep.{json,md,png}.")
@@ -51,7 +50,7 @@ def _absolute(spec: str) -> str:
 
 
 def _load_spec(workdir: str) -> dict:
-  path = os.path.join(workdir, SPEC_FILE)
+  path = os.path.join(workdir, launch.SPEC_FILE)
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: not found; is {workdir} a sweep directory (the --workdir of a sweep)?")
   return settings.load_json(path)
@@ -74,13 +73,16 @@ def main(argv):
     points = points_lib.points(config_spec, _GRID.value)
     slurm = settings.section(launch.SlurmConfig, settings.to_dict(_SLURM.value), "slurm")
     os.makedirs(workdir, exist_ok=True)
-    previous = settings.load_json(os.path.join(workdir, SPEC_FILE)) if os.path.isfile(
-        os.path.join(workdir, SPEC_FILE)) else None
+    previous = settings.load_json(os.path.join(workdir, launch.SPEC_FILE)) if os.path.isfile(
+        os.path.join(workdir, launch.SPEC_FILE)) else None
     if previous is not None and previous["config"] != config_spec:
       raise settings.ConfigError(f"{workdir} holds a sweep of {previous['config']}, not {config_spec}; use another "
                                  "--workdir.")
-    settings.write_json(os.path.join(workdir, SPEC_FILE), {
-        "config": config_spec, "module": module, "grid": _GRID.value,
+    base = settings.to_dict(settings.load_config(config_spec))
+    if previous is not None:
+      launch.check_unchanged(workdir, points, previous, base)
+    settings.write_json(os.path.join(workdir, launch.SPEC_FILE), {
+        "config": config_spec, "module": module, "grid": _GRID.value, "base": base,
         "points": [{"name": p.name, "overrides": p.overrides} for p in points]})
   except (settings.ConfigError, FileNotFoundError) as e:
     sys.exit(f"error: {e}")

@@ -21,9 +21,11 @@ from collections.abc import Sequence
 
 from lm import settings
 from lm.sweeps.points import Point
+from lm.training import rundir
 from lm.training.loop import PREEMPTED_EXIT
 
 STATE_FILE = "point.json"
+SPEC_FILE = "sweep_spec.json"  # the sweep's config, stage, points and the config file's settings (what --collect needs)
 FINISHED, FAILED, PREEMPTED, RUNNING = "finished", "failed", "preempted", "running"
 
 
@@ -127,6 +129,31 @@ def alive(job: str) -> bool:
   except (OSError, subprocess.TimeoutExpired):
     return False
   return out.returncode == 0 and bool(out.stdout.strip())
+
+
+def check_unchanged(sweep_dir: str, points: Sequence[Point], previous: dict, base: dict) -> None:
+  """Finished points are skipped, so they must have run with what the sweep asks now: the config file's settings
+  (`base`, against those `previous`, the sweep's last spec, recorded) and each point's own overrides. Otherwise their
+  figures would stand in the table for the changed experiment."""
+  finished = [p for p in points if read_state(sweep_dir, p).get("state") == FINISHED]
+  if not finished:
+    return
+  spec = os.path.join(sweep_dir, SPEC_FILE)
+  changed = rundir.differences(previous.get("base", base), base)
+  if changed:
+    raise settings.ConfigError(
+        f"{spec}: {previous['config']} changed since {len(finished)} point(s) of this sweep finished: {changed}. "
+        "Restore it, or sweep into another --workdir. Nothing was changed.")
+  then = {p["name"]: p["overrides"] for p in previous.get("points", [])}
+  for point in finished:
+    was = then.get(point.name, point.overrides)
+    changed = "; ".join(f"{k}: {was.get(k, '(not set)')} then, {point.overrides.get(k, '(not set)')} now"
+                        for k in sorted(was.keys() | point.overrides.keys()) if was.get(k) != point.overrides.get(k))
+    if changed:
+      raise settings.ConfigError(
+          f"{spec}: point {point.name} finished with other overrides: {changed}. Move "
+          f"{os.path.join(sweep_dir, point.name)} away to run it again, or sweep into another --workdir. Nothing was "
+          "changed.")
 
 
 def to_run(points: Sequence[Point], sweep_dir: str, executor: str) -> tuple[list[Point], list[Point]]:

@@ -67,16 +67,21 @@ def check_unchanged(workdir: str, config, what: str, tokenizer_file: str = "") -
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.isfile(path):
     return
-  saved = traverse_util.flatten_dict(settings.load_json(path), sep=".")
-  now = traverse_util.flatten_dict(settings.to_dict(config), sep=".")
-  changed = sorted(k for k in saved.keys() & now.keys() - _ENVIRONMENT if not _same(saved[k], now[k]))
+  changed = differences(settings.load_json(path), settings.to_dict(config))
   if changed:
-    shown = "; ".join(f"{k}: {saved[k]!r} then, {now[k]!r} now" for k in changed[:4])
-    more = f" (and {len(changed) - 4} more)" if len(changed) > 4 else ""
     raise settings.ConfigError(
-        f"{path}: {what} finished with other settings: {shown}{more}. Its figures would stand for the changed "
+        f"{path}: {what} finished with other settings: {changed}. Its figures would stand for the changed "
         "experiment. Move the directory away (or use another --workdir) to run it again, or restore the settings. "
         "Nothing was changed.")
+
+
+def differences(then: dict, now: dict) -> str:
+  """The settings two configs (nested dicts) both carry and that differ, as "a.b: 1 then, 2 now; ..." ("" if none);
+  paths compared as absolute, where prepared data is cached ignored."""
+  then, now = (traverse_util.flatten_dict(c, sep=".") for c in (then, now))
+  changed = sorted(k for k in then.keys() & now.keys() - _ENVIRONMENT if not _same(then[k], now[k]))
+  more = f" (and {len(changed) - 4} more)" if len(changed) > 4 else ""
+  return "; ".join(f"{k}: {then[k]!r} then, {now[k]!r} now" for k in changed[:4]) + (more if changed else "")
 
 
 _ENVIRONMENT = {"data.data_dir"}  # where prepared data is cached: the machine's, not the experiment's

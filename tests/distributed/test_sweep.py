@@ -36,6 +36,24 @@ def test_points_from_get_sweep_and_the_grid():
     points.parse_grid(["seed"])
 
 
+def test_finished_points_are_not_reused_once_the_config_file_changed(tmp_path):
+  sweep = points.points(CLM, ["seed=0,1"])
+  base = settings.to_dict(settings.load_config(CLM))
+  spec = {"config": CLM, "base": base, "points": [{"name": p.name, "overrides": p.overrides} for p in sweep]}
+  launch.check_unchanged(str(tmp_path), sweep, spec, dict(base, seed=5))  # nothing finished: nothing to protect
+  os.makedirs(tmp_path / sweep[0].name)
+  settings.write_json(str(tmp_path / sweep[0].name / launch.STATE_FILE), {"state": launch.FINISHED})
+  launch.check_unchanged(str(tmp_path), sweep, spec, base)
+  steps = base["train"]["steps"]
+  longer = dict(base, train=dict(base["train"], steps=2 * steps))
+  with pytest.raises(settings.ConfigError, match=rf"clm.py:tiny changed since 1 point\(s\) of this sweep finished: "
+                                                 rf"train.steps: {steps} then, {2 * steps} now"):
+    launch.check_unchanged(str(tmp_path), sweep, spec, longer)
+  moved = [points.Point(sweep[0].name, {**sweep[0].overrides, "train.steps": "80"}), sweep[1]]
+  with pytest.raises(settings.ConfigError, match=r"finished with other overrides: train.steps: \(not set\) then, 80"):
+    launch.check_unchanged(str(tmp_path), moved, spec, base)
+
+
 def sweep_command(workdir: str, data_dir: str) -> list[str]:
   fixed = {"train.steps": 40, "train.checkpoint_every": 10, "train.log_every": 1, "train.eval_every": 20,
            "train.eval_batches": 2, "train.progress_bar": False, "data.data_dir": data_dir, "data.world.scale": SCALE,
@@ -94,3 +112,9 @@ def test_a_sweep_as_a_slurm_job_array_requeues_the_preempted_and_resumes_what_wa
   assert os.path.isfile(os.path.join(workdir, "sweep.png"))
   rows = settings.load_json(os.path.join(workdir, "sweep.json"))["points"]
   assert all(r["eval"]["loss"] < 8.0 for r in rows), rows  # every point learned (8.3 at the start)
+  # A finished point is never reused for a changed sweep: with more steps the call is refused, nothing is touched.
+  finished = {name: launch.read_state(workdir, points.Point(name, {})) for name in before}
+  longer = [a.replace("train.steps=40", "train.steps=80") for a in sweep_command(workdir, cluster_dirs["data"])]
+  refused = subprocess.run(longer, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert refused.returncode == 1 and "finished with other overrides: train.steps: 40 then, 80 now" in refused.stderr
+  assert {name: launch.read_state(workdir, points.Point(name, {})) for name in finished} == finished
