@@ -27,7 +27,7 @@ RUNS = {
 # The built-in world's generation (lm.data.world.WorldConfig): seed and size, and the knobs that change what it
 # teaches before any label (Zx lessons in world/text; the large evaluative lexicon of reviews; reviewers' reactions in
 # world/text, which reveal each adjective's polarity; quiz pages of solved questions and their style; fiction about
-# made-up worlds; recaps that repeat a document's sentences). See the README.
+# made-up worlds; recaps that repeat a document's sentences; roll calls read twice). See the README.
 WORLD = world_config.config_knobs()
 
 

@@ -35,7 +35,8 @@ class WorldBuilderConfig(tfds.core.BuilderConfig):
 
 # Knobs added after the first cached worlds: left out of the digest at their default, so caches prepared before a
 # knob existed keep their names.
-_LATER_KNOBS = {name: getattr(world.WorldConfig(), name) for name in ("quiz_pages", "quiz_style", "fiction", "recaps")}
+_LATER_KNOBS = {name: getattr(world.WorldConfig(), name)
+                for name in ("quiz_pages", "quiz_style", "fiction", "recaps", "roll_calls")}
 
 
 def _settings(world_config: world.WorldConfig) -> str:

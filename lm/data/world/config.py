@@ -70,12 +70,16 @@ class WorldConfig:
   # time is predicted by copying its first reading: the plainest pressure for an induction mechanism, which looking a
   # fact up in a prompt rests on. 0 keeps `text` as is.
   recaps: float = 0.0
+  # Share of `text` documents that are roll calls: made-up names read out, then read again from one of them (see
+  # rollcall.py). Only the first reading predicts the second, found by a name: pressure for an induction mechanism
+  # with nothing else to learn. Drawn after lessons and quiz pages, before the others. 0 keeps `text` as is.
+  roll_calls: float = 0.0
 
   def __post_init__(self) -> None:
     if not 0.0 <= self.preference_noise <= 0.5:
       raise ValueError(f"WorldConfig.preference_noise must be in [0, 0.5], "
                        f"got {self.preference_noise}")
-    for share in ("zx_lessons", "fiction", "recaps", "quiz_pages", "review_reactions"):
+    for share in ("zx_lessons", "fiction", "recaps", "quiz_pages", "review_reactions", "roll_calls"):
       if not 0.0 <= getattr(self, share) <= 1.0:
         raise ValueError(f"WorldConfig.{share} must be in [0, 1], got {getattr(self, share)}")
     if self.quiz_style not in ("seen", "fresh"):
@@ -89,7 +93,7 @@ class WorldConfig:
 # The knobs a run's config sets (`data.world`): seed and size, and the ones that change what world/text teaches before
 # any label. The others (entity counts, noise) keep their defaults.
 CONFIG_KNOBS: tuple[str, ...] = ("seed", "scale", "zx_lessons", "sentiment_lexicon", "review_reactions", "quiz_pages",
-                                "quiz_style", "fiction", "recaps")
+                                "quiz_style", "fiction", "recaps", "roll_calls")
 
 
 def config_knobs() -> dict:

@@ -20,6 +20,7 @@ from lm.data.world.ner import ner_record
 from lm.data.world.preferences import preference_pair
 from lm.data.world.quiz import quiz_page
 from lm.data.world.recap import with_recap
+from lm.data.world.rollcall import roll_call
 from lm.data.world.sentiment import review
 from lm.data.world.tokens import render
 from lm.data.world.translation import translation_pair
@@ -49,6 +50,8 @@ def _text(world: World, config: WorldConfig, split: str) -> Iterator[dict]:
       doc = lesson(rng, world)
     elif config.quiz_pages and rng.random() < config.quiz_pages:
       doc = quiz_page(rng, world, fresh=config.quiz_style == "fresh")
+    elif config.roll_calls and rng.random() < config.roll_calls:
+      doc = roll_call(rng)
     else:
       fiction = config.fiction and rng.random() < config.fiction
       doc = document(rng, made_up_world(rng, world) if fiction else world)
