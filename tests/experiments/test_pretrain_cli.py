@@ -52,7 +52,8 @@ def test_sample_prints_continuations(pretrained):
 
 
 def test_copying_probe_reports_both_readings_and_refuses_spans_past_the_positions(pretrained):
-  proc = run_module("experiments.copying_probe", f"--workdir={pretrained}", "--spans=8", "--length=20", "--names=40")
+  proc = run_module("experiments.copying_probe", f"--workdir={pretrained}", "--spans=8", "--length=20", "--names=40",
+                    "--roll_calls=20")
   assert proc.returncode == 0, proc.stderr[-3000:]
   first, second, gain = (float(x) for x in re.search(
       r"loss first reading ([\d.]+), second ([\d.]+) nats per piece: gain (-?[\d.]+) ±", proc.stdout).groups())
@@ -60,6 +61,9 @@ def test_copying_probe_reports_both_readings_and_refuses_spans_past_the_position
   names, first, second = re.search(r"\((\d+) mentioned twice\): first mention ([\d.]+), second ([\d.]+)",
                                    proc.stdout).groups()
   assert int(names) > 5 and float(first) > 0 and float(second) > 0
+  lists, first, second, gain = re.search(r"roll calls \((\d+) fit\): .* first reading ([\d.]+), second ([\d.]+) nats "
+                                         r"per piece: gain (-?[\d.]+)", proc.stdout).groups()
+  assert int(lists) == 20 and float(first) > 0 and float(gain) == pytest.approx(float(first) - float(second), abs=0.011)
   proc = run_module("experiments.copying_probe", f"--workdir={pretrained}", "--length=300")
   assert proc.returncode != 0 and "exceed the model's 512 positions" in proc.stderr, proc.stderr[-2000:]
 
