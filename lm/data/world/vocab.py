@@ -27,6 +27,8 @@ def _strings(value: object):
 
 
 def _modules() -> list[types.ModuleType]:
+  # The words names must avoid. A module added here changes every name of the world (NameMaker's forbidden set):
+  # later modules (quiz, recap, rollcall) stay out so that worlds prepared before them keep their entities.
   from lm.data.world import (english, entities, fewshot, gold, instructions, names, pages,
                              preferences, prose, sentiment, zx_lexicon)
   return [english, entities, fewshot, gold, instructions, names, pages, preferences, prose,
