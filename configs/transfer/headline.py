@@ -105,7 +105,7 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   # 1,000 steps at every budget. The smallest budget is 500 pairs, fixed from `clm`'s runs: at 200 neither start
   # learnt to translate at all (2026-12-04, BLEU ~1 of 100 from both: 400 steps -0.34 +- 0.23, 1,000 steps +0.34 +-
   # 0.31), a budget that measures the task's floor rather than transfer; at 500 both learnt a little (BLEU 6-8).
-  # Two rates, to stay within the hour: 8 runs of 1,000 steps, 57.3 min here.
+  # Two rates, to stay within the hour: 8 runs of 1,000 steps, ~55 min here (from `zx`, 2026-12-05).
   c.studies.translation.learning_rates = "1e-3,3e-3"
   c.studies.translation.config.eval.update(validation_examples=100, test_examples=1000)
 

@@ -81,7 +81,7 @@ def differences(then: dict, now: dict) -> str:
   then, now = (traverse_util.flatten_dict(c, sep=".") for c in (then, now))
   changed = sorted(k for k in then.keys() & now.keys() - _ENVIRONMENT if not _same(then[k], now[k]))
   more = f" (and {len(changed) - 4} more)" if len(changed) > 4 else ""
-  return "; ".join(f"{k}: {then[k]!r} then, {now[k]!r} now" for k in changed[:4]) + (more if changed else "")
+  return "; ".join(f"{k}: {then[k]!r} then, {now[k]!r} now" for k in changed[:4]) + more
 
 
 _ENVIRONMENT = {"data.data_dir"}  # where prepared data is cached: the machine's, not the experiment's
